@@ -1,0 +1,69 @@
+"""Input validation shared by every llmath function.
+
+One error class and one converter, so that every public function fails the same way: a
+`ValueError` whose message names the argument, the expected shape in the book's letters
+(see the notation page) and the shape or value that actually arrived.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["ShapeError", "as_float_array", "check_positive_int"]
+
+
+class ShapeError(ValueError):
+    """An array had the wrong number of axes or mismatched axis lengths."""
+
+
+def as_float_array(
+    x: ArrayLike, *, name: str, expected: str, min_ndim: int = 0, ndim: int | None = None
+) -> NDArray[np.float64]:
+    """Return `x` as a float64 array after checking its rank and that it is finite.
+
+    Args:
+        x: anything `numpy.asarray` accepts (not mutated; a copy is made only if needed).
+        name: the argument's name, used in error messages.
+        expected: the expected shape in the book's letters, such as `"(..., T, K)"`.
+        min_ndim: the smallest number of axes accepted.
+        ndim: if given, the exact number of axes required.
+
+    Returns:
+        The float64 array, same shape as `x`.
+
+    Raises:
+        ShapeError: if the rank is wrong.
+        ValueError: if `x` is not numeric or contains NaN or infinity.
+
+    Examples:
+        >>> as_float_array([1, 2], name="x", expected="(N,)", ndim=1)
+        array([1., 2.])
+    """
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array of shape {expected}: {exc}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ShapeError(
+            f"{name} must have shape {expected} ({ndim} axes); got shape {arr.shape}"
+        )
+    if arr.ndim < min_ndim:
+        raise ShapeError(
+            f"{name} must have shape {expected} (at least {min_ndim} axes); got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; got NaN or infinity in an array of shape {arr.shape}")
+    return arr
+
+
+def check_positive_int(value: object, *, name: str) -> int:
+    """Return `value` if it is an integer >= 1, else raise `ValueError` naming it.
+
+    Examples:
+        >>> check_positive_int(3, name="r")
+        3
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)

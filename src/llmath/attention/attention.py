@@ -1,0 +1,118 @@
+r"""Scaled dot-product attention and the causal mask (Vaswani et al., 2017, eq. 1)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from llmath._checks import ShapeError, as_float_array, check_positive_int
+from llmath.attention.softmax import softmax
+
+__all__ = ["AttentionResult", "causal_mask", "scaled_dot_product_attention"]
+
+
+class AttentionResult(NamedTuple):
+    """What attention returns: the mixed values and the weights that mixed them."""
+
+    output: NDArray[np.float64]
+    """`(..., T, Dv)`: one output row per query."""
+    weights: NDArray[np.float64]
+    """`(..., T, S)`: row $t$ is the distribution over keys used by query $t$."""
+
+
+def causal_mask(T: int, S: int | None = None) -> NDArray[np.bool_]:
+    r"""Return the causal mask: query $t$ may attend to key $s$ only if $s \le t$.
+
+    $$
+    M_{ts} = \begin{cases} \text{True} & s \le t + (S - T) \\ \text{False} & \text{otherwise}
+    \end{cases}
+    $$
+
+    With $S > T$ the queries are the *last* $T$ of $S$ positions (decoding with a cache), which is
+    the convention of `torch.nn.functional.scaled_dot_product_attention(is_causal=True)` only when
+    $S = T$; here the offset $S - T$ keeps every query able to see itself.
+
+    Args:
+        T: number of query positions.
+        S: number of key positions; defaults to `T`. Must satisfy `S >= T`.
+
+    Returns:
+        Boolean array of shape `(T, S)`; `True` means "may attend" (torch's convention for
+        boolean masks).
+
+    Raises:
+        ValueError: if `T` or `S` is not a positive integer, or `S < T`.
+
+    Examples:
+        >>> causal_mask(3).astype(int)
+        array([[1, 0, 0],
+               [1, 1, 0],
+               [1, 1, 1]])
+    """
+    T = check_positive_int(T, name="T")
+    S = T if S is None else check_positive_int(S, name="S")
+    if S < T:
+        raise ValueError(f"causal_mask needs S >= T so every query sees itself; got T={T}, S={S}")
+    return np.tril(np.ones((T, S), dtype=bool), k=S - T)
+
+
+# --8<-- [start:sdpa]
+def scaled_dot_product_attention(
+    q: ArrayLike, k: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None
+) -> AttentionResult:
+    r"""Mix the value rows, weighting each by how well its key matches the query.
+
+    $$
+    A = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{K}}\right), \qquad
+    \operatorname{Attention}(Q, K, V) = A V ,
+    $$
+
+    with the softmax taken over keys (each row of $A$ sums to 1) and $K$ the width of a query.
+    Masked entries get score $-\infty$ before the softmax, i.e. weight exactly 0. Dividing by
+    $\sqrt{K}$ keeps the scores' variance near 1 when $q$ and $k$ have unit-variance entries,
+    so the softmax does not saturate as the width grows.
+
+    Args:
+        q: queries, shape `(..., T, K)`.
+        k: keys, shape `(..., S, K)`.
+        v: values, shape `(..., S, Dv)`.
+        mask: optional boolean array broadcastable to `(..., T, S)`; `True` means "may attend"
+            (passed to [softmax][llmath.attention.softmax.softmax] as `where`). Every query
+            must be allowed at least one key.
+
+    Returns:
+        `AttentionResult(output, weights)` with `output` of shape `(..., T, Dv)` and `weights`
+        of shape `(..., T, S)`.
+
+    Raises:
+        ShapeError: if ranks or axis lengths do not match.
+        ValueError: if an input contains NaN or infinity, the mask is not boolean, or it leaves
+            a query with no key.
+
+    Examples:
+        >>> q = [[1.0, 0.0]]
+        >>> k = [[1.0, 0.0], [0.0, 1.0]]
+        >>> v = [[10.0], [20.0]]
+        >>> out, w = scaled_dot_product_attention(q, k, v)
+        >>> w.round(4), out.round(4)
+        (array([[0.6698, 0.3302]]), array([[13.3024]]))
+
+    Vaswani et al., "Attention Is All You Need" (2017), section 3.2.1, equation (1).
+    """
+    q = as_float_array(q, name="q", expected="(..., T, K)", min_ndim=2)
+    k = as_float_array(k, name="k", expected="(..., S, K)", min_ndim=2)
+    v = as_float_array(v, name="v", expected="(..., S, Dv)", min_ndim=2)
+    if q.shape[-1] != k.shape[-1]:
+        raise ShapeError(
+            f"q (..., T, K) and k (..., S, K) must share K; got q {q.shape} and k {k.shape}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ShapeError(
+            f"k (..., S, K) and v (..., S, Dv) must share S; got k {k.shape} and v {v.shape}"
+        )
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])  # (..., T, S)
+    weights = softmax(scores, axis=-1, where=mask)  # (..., T, S); masked weights are exactly 0
+    return AttentionResult(weights @ v, weights)  # (..., T, Dv), (..., T, S)
+# --8<-- [end:sdpa]

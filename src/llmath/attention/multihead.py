@@ -1,0 +1,137 @@
+r"""Multi-head attention: split the width into heads, attend in each, concatenate, project."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from llmath._checks import ShapeError, as_float_array, check_positive_int
+from llmath.attention.attention import AttentionResult, scaled_dot_product_attention
+
+__all__ = ["merge_heads", "multi_head_attention", "split_heads"]
+
+
+def split_heads(x: ArrayLike, num_heads: int) -> NDArray[np.float64]:
+    r"""Reshape `(..., T, D)` into `H` heads of width `K = D / H`: `(..., H, T, K)`.
+
+    Head $h$ gets columns $hK, \dots, (h+1)K - 1$ of the width, the same split as
+    `torch.nn.MultiheadAttention`.
+
+    Args:
+        x: shape `(..., T, D)`.
+        num_heads: `H`, which must divide `D`.
+
+    Returns:
+        Shape `(..., H, T, K)`.
+
+    Raises:
+        ShapeError: if `x` has fewer than 2 axes or `H` does not divide `D`.
+
+    Examples:
+        >>> split_heads(np.arange(4.0).reshape(1, 4), 2)[:, 0]
+        array([[0., 1.],
+               [2., 3.]])
+    """
+    x = as_float_array(x, name="x", expected="(..., T, D)", min_ndim=2)
+    H = check_positive_int(num_heads, name="num_heads")
+    *lead, T, D = x.shape
+    if D % H:
+        raise ShapeError(f"num_heads H={H} must divide the width D={D} of x (..., T, D)")
+    return np.swapaxes(x.reshape(*lead, T, H, D // H), -3, -2)  # (..., H, T, K)
+
+
+def merge_heads(x: ArrayLike) -> NDArray[np.float64]:
+    r"""Undo [split_heads][llmath.attention.multihead.split_heads]: `(..., H, T, K)` to `(..., T, H K)`.
+
+    Args:
+        x: shape `(..., H, T, K)`.
+
+    Returns:
+        Shape `(..., T, D)` with `D = H K`, heads concatenated in order.
+
+    Raises:
+        ShapeError: if `x` has fewer than 3 axes.
+
+    Examples:
+        >>> merge_heads(split_heads(np.arange(8.0).reshape(2, 4), 2)).shape
+        (2, 4)
+    """
+    x = as_float_array(x, name="x", expected="(..., H, T, K)", min_ndim=3)
+    *lead, H, T, K = x.shape
+    return np.swapaxes(x, -3, -2).reshape(*lead, T, H * K)  # (..., T, D)
+
+
+# --8<-- [start:mha]
+def multi_head_attention(
+    x: ArrayLike,
+    w_q: ArrayLike,
+    w_k: ArrayLike,
+    w_v: ArrayLike,
+    w_o: ArrayLike,
+    *,
+    num_heads: int,
+    context: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+) -> AttentionResult:
+    r"""Attend with `H` heads in parallel and mix their outputs with $W_O$.
+
+    $$
+    Q = X W_Q,\quad K = C W_K,\quad V = C W_V, \qquad
+    \operatorname{head}_h = \operatorname{Attention}(Q_h, K_h, V_h),
+    $$
+    $$
+    \operatorname{MHA}(X, C) = \bigl[\operatorname{head}_1 \cdots \operatorname{head}_H\bigr] W_O ,
+    $$
+
+    where $Q_h$ is columns $hK$ to $(h+1)K - 1$ of $Q$ and $C = X$ for self-attention.
+    Weights act on row vectors from the right, as in the paper; all four are `(D, D)`.
+    No biases: add them to the projections yourself if a model has them.
+
+    Args:
+        x: queries' input, shape `(..., T, D)`.
+        w_q: shape `(D, D)`.
+        w_k: shape `(D, D)`.
+        w_v: shape `(D, D)`.
+        w_o: shape `(D, D)`.
+        num_heads: `H`, which must divide `D` (keyword-only).
+        context: keys' and values' input, shape `(..., S, D)`; defaults to `x`
+            (self-attention).
+        mask: optional boolean mask broadcastable to `(..., H, T, S)`, e.g. a `(T, S)`
+            [causal_mask][llmath.attention.attention.causal_mask]; `True` means "may attend".
+
+    Returns:
+        `AttentionResult(output, weights)`: `output` of shape `(..., T, D)` and per-head
+        `weights` of shape `(..., H, T, S)`.
+
+    Raises:
+        ShapeError: if a weight is not `(D, D)`, `H` does not divide `D`, or the inputs'
+            widths differ.
+        ValueError: if an input contains NaN or infinity.
+
+    Examples:
+        >>> x = np.eye(2)
+        >>> out, w = multi_head_attention(x, np.eye(2), np.eye(2), np.eye(2), np.eye(2), num_heads=2)
+        >>> w.shape, out.round(3)
+        ((2, 2, 2), array([[0.731, 0.5  ],
+               [0.5  , 0.731]]))
+
+    Vaswani et al., "Attention Is All You Need" (2017), section 3.2.2.
+    """
+    x = as_float_array(x, name="x", expected="(..., T, D)", min_ndim=2)
+    c = x if context is None else as_float_array(context, name="context", expected="(..., S, D)", min_ndim=2)
+    D = x.shape[-1]
+    if c.shape[-1] != D:
+        raise ShapeError(f"context (..., S, D) must have width D={D} like x; got {c.shape}")
+    ws = []
+    for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o)):
+        w = as_float_array(w, name=name, expected="(D, D)", ndim=2)
+        if w.shape != (D, D):
+            raise ShapeError(f"{name} must have shape (D, D) = ({D}, {D}); got {w.shape}")
+        ws.append(w)
+    wq, wk, wv, wo = ws
+    q = split_heads(x @ wq, num_heads)  # (..., H, T, K)
+    k = split_heads(c @ wk, num_heads)  # (..., H, S, K)
+    v = split_heads(c @ wv, num_heads)  # (..., H, S, K)
+    heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (..., H, T, K), (..., H, T, S)
+    return AttentionResult(merge_heads(heads) @ wo, weights)  # (..., T, D), (..., H, T, S)
+# --8<-- [end:mha]

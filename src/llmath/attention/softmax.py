@@ -1,0 +1,110 @@
+r"""Softmax and log-softmax along one axis, computed without overflow."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from llmath._checks import ShapeError, as_float_array
+
+__all__ = ["log_softmax", "softmax"]
+
+
+def _check_axis(z: NDArray[np.float64], axis: int) -> None:
+    if not -z.ndim <= axis < z.ndim:
+        raise ShapeError(f"axis {axis} is out of range for an array of shape {z.shape}")
+
+
+def _as_mask(where: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    keep = np.asarray(where)
+    if keep.dtype != np.bool_:
+        raise ValueError(f"where must be a boolean array (True = keep); got dtype {keep.dtype}")
+    try:
+        return np.broadcast_to(keep, shape)
+    except ValueError:
+        raise ShapeError(f"where must broadcast to shape {shape}; got shape {keep.shape}") from None
+
+
+# --8<-- [start:softmax]
+def softmax(
+    z: ArrayLike, *, axis: int = -1, where: ArrayLike | None = None
+) -> NDArray[np.float64]:
+    r"""Turn scores into probabilities along `axis`.
+
+    $$
+    \operatorname{softmax}(z)_i = \frac{e^{z_i}}{\sum_j e^{z_j}}
+    = \frac{e^{z_i - m}}{\sum_j e^{z_j - m}}, \qquad m = \max_j z_j .
+    $$
+
+    Subtracting the maximum $m$ changes nothing mathematically (numerator and denominator are
+    both multiplied by $e^{-m}$) but keeps every exponent $\le 0$, so `exp` cannot overflow and
+    the largest term is exactly 1, so the sum cannot underflow to 0.
+
+    Args:
+        z: scores, shape `(...)` with at least one axis; `axis` is the axis that sums to one.
+        axis: the axis along which to normalise (keyword-only, default the last).
+        where: optional boolean array broadcastable to `z`; entries where it is `False` get
+            probability exactly 0, as if their score were $-\infty$. Every slice along `axis`
+            must keep at least one entry.
+
+    Returns:
+        Probabilities of the same shape as `z`, non-negative and summing to 1 along `axis`.
+
+    Raises:
+        ShapeError: if `z` is a scalar, `axis` is out of range or `where` does not broadcast.
+        ValueError: if `z` contains NaN or infinity, `where` is not boolean, or a slice along
+            `axis` is entirely masked.
+
+    Examples:
+        >>> softmax([1.0, 2.0, 3.0]).round(4)
+        array([0.09  , 0.2447, 0.6652])
+        >>> softmax([1000.0, 1001.0]).round(4)
+        array([0.2689, 0.7311])
+    """
+    z = as_float_array(z, name="z", expected="(..., N)", min_ndim=1)
+    _check_axis(z, axis)
+    if where is None:
+        shifted = z - z.max(axis=axis, keepdims=True)  # every entry <= 0, the largest is 0
+        e = np.exp(shifted)
+    else:
+        keep = _as_mask(where, z.shape)
+        if not keep.any(axis=axis).all():
+            raise ValueError("where leaves a slice with no entry to normalise (all False)")
+        m = z.max(axis=axis, keepdims=True, where=keep, initial=-np.inf)  # max over kept entries
+        e = np.where(keep, np.exp(np.where(keep, z - m, 0.0)), 0.0)  # masked: exactly 0
+    return e / e.sum(axis=axis, keepdims=True)  # type: ignore[no-any-return]
+# --8<-- [end:softmax]
+
+
+def log_softmax(z: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]:
+    r"""Return the logarithm of `softmax(z)`, computed without taking the log of a tiny number.
+
+    $$
+    \log \operatorname{softmax}(z)_i = (z_i - m) - \log \sum_j e^{z_j - m},
+    \qquad m = \max_j z_j .
+    $$
+
+    `np.log(softmax(z))` returns `-inf` once a probability underflows (below about
+    $10^{-308}$); this form stays finite because it never exponentiates and then logs.
+
+    Args:
+        z: scores, shape `(...)` with at least one axis.
+        axis: the axis along which to normalise (keyword-only, default the last).
+
+    Returns:
+        Log-probabilities, same shape as `z`, all $\le 0$.
+
+    Raises:
+        ShapeError: if `z` is a scalar or `axis` is out of range.
+        ValueError: if `z` contains NaN or infinity.
+
+    Examples:
+        >>> log_softmax([0.0, 0.0]).round(4)
+        array([-0.6931, -0.6931])
+        >>> float(log_softmax([0.0, 800.0])[0])
+        -800.0
+    """
+    z = as_float_array(z, name="z", expected="(..., N)", min_ndim=1)
+    _check_axis(z, axis)
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # type: ignore[no-any-return]

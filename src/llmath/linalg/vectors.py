@@ -1,0 +1,156 @@
+r"""Vectors: Euclidean norm, cosine similarity, and embeddings as rows of a matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from llmath._checks import ShapeError, as_float_array, check_positive_int
+
+__all__ = ["cosine_similarity", "embed", "norm", "one_hot"]
+
+
+# --8<-- [start:norm]
+def norm(x: ArrayLike) -> NDArray[np.float64]:
+    r"""Return the Euclidean length of each vector along the last axis.
+
+    $$
+    \lVert x \rVert_2 = \sqrt{\sum_{i=1}^{N} x_i^2}
+    = s \sqrt{\sum_{i=1}^{N} (x_i / s)^2}, \qquad s = \max_i |x_i| .
+    $$
+
+    The scaled form is what is computed: squaring $10^{200}$ overflows to infinity in float64,
+    while $x_i / s$ lies in $[-1, 1]$, so every square is at most 1.
+
+    Args:
+        x: vectors, shape `(..., N)`.
+
+    Returns:
+        Lengths, shape `(...)`.
+
+    Raises:
+        ShapeError: if `x` is a scalar.
+        ValueError: if `x` contains NaN or infinity.
+
+    Examples:
+        >>> float(norm([3.0, 4.0]))
+        5.0
+        >>> float(norm([3e200, 4e200]) / 1e200)  # squaring 3e200 would overflow
+        5.0
+    """
+    x = as_float_array(x, name="x", expected="(..., N)", min_ndim=1)
+    s = np.abs(x).max(axis=-1, keepdims=True, initial=0.0)  # (..., 1)
+    safe = np.where(s > 0, s, 1.0)  # a zero vector has length 0, not 0/0
+    return s[..., 0] * np.sqrt(((x / safe) ** 2).sum(axis=-1))  # type: ignore[no-any-return]
+# --8<-- [end:norm]
+
+
+# --8<-- [start:cosine]
+def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    r"""Return the cosine of the angle between vectors, along the last axis.
+
+    $$
+    \cos\theta = \frac{a \cdot b}{\lVert a \rVert_2 \, \lVert b \rVert_2} \in [-1, 1] .
+    $$
+
+    Each vector is divided by its length *before* the dot product, so the result cannot
+    overflow and is clipped to $[-1, 1]$ against rounding. The angle to a zero vector is
+    undefined, so a zero vector is an error rather than a silent 0 or NaN.
+
+    Args:
+        a: shape `(..., N)`.
+        b: shape `(..., N)`, broadcastable against `a`; e.g. `a[:, None]` and `b[None]` give
+            every pair.
+
+    Returns:
+        Cosines, shape `(...)` (the broadcast of the leading axes).
+
+    Raises:
+        ShapeError: if the last axes differ or the leading axes do not broadcast.
+        ValueError: if a vector is zero or an input contains NaN or infinity.
+
+    Examples:
+        >>> float(cosine_similarity([1.0, 0.0], [1.0, 1.0]).round(4))
+        0.7071
+        >>> float(cosine_similarity([1.0, 2.0], [-2.0, -4.0]).round(12))
+        -1.0
+    """
+    a = as_float_array(a, name="a", expected="(..., N)", min_ndim=1)
+    b = as_float_array(b, name="b", expected="(..., N)", min_ndim=1)
+    if a.shape[-1] != b.shape[-1]:
+        raise ShapeError(f"a (..., N) and b (..., N) must share N; got {a.shape} and {b.shape}")
+    na, nb = norm(a), norm(b)  # (...), (...)
+    if np.any(na == 0) or np.any(nb == 0):
+        raise ValueError("cosine similarity is undefined for a zero vector")
+    try:
+        dots = ((a / na[..., None]) * (b / nb[..., None])).sum(axis=-1)  # (...)
+    except ValueError:
+        raise ShapeError(f"leading axes of a {a.shape} and b {b.shape} do not broadcast") from None
+    return np.clip(dots, -1.0, 1.0)
+# --8<-- [end:cosine]
+
+
+def one_hot(ids: ArrayLike, V: int) -> NDArray[np.float64]:
+    r"""Return one-hot rows: row $t$ is the standard basis vector $e_{\text{ids}_t}$ of length `V`.
+
+    Args:
+        ids: integer token ids, shape `(...)`, each in `[0, V)`.
+        V: vocabulary size.
+
+    Returns:
+        Shape `(..., V)`, float64 zeros with a single 1 per row.
+
+    Raises:
+        ValueError: if `ids` are not integers or lie outside `[0, V)`.
+
+    Examples:
+        >>> one_hot([2, 0], 3)
+        array([[0., 0., 1.],
+               [1., 0., 0.]])
+    """
+    V = check_positive_int(V, name="V")
+    idx = _check_ids(ids, V)
+    return (idx[..., None] == np.arange(V)).astype(np.float64)  # (..., V)
+
+
+# --8<-- [start:embed]
+def embed(ids: ArrayLike, table: ArrayLike) -> NDArray[np.float64]:
+    r"""Look up the embedding row of each token id.
+
+    $$
+    \operatorname{embed}(i) = E_{i,:} = e_i^\top E, \qquad E \in \mathbb{R}^{V \times D} .
+    $$
+
+    The lookup *is* a matrix product with a one-hot vector, `one_hot(ids, V) @ table`, but
+    indexing costs $O(D)$ per token instead of $O(VD)$.
+
+    Args:
+        ids: integer token ids, shape `(...)`, each in `[0, V)`.
+        table: the embedding matrix $E$, shape `(V, D)`.
+
+    Returns:
+        Shape `(..., D)`.
+
+    Raises:
+        ShapeError: if `table` is not 2-D.
+        ValueError: if `ids` are not integers or lie outside `[0, V)`.
+
+    Examples:
+        >>> embed([1, 1, 0], [[0.0, 1.0], [2.0, 3.0]])
+        array([[2., 3.],
+               [2., 3.],
+               [0., 1.]])
+    """
+    E = as_float_array(table, name="table", expected="(V, D)", ndim=2)
+    idx = _check_ids(ids, E.shape[0])
+    return E[idx]  # (..., D)
+# --8<-- [end:embed]
+
+
+def _check_ids(ids: ArrayLike, V: int) -> NDArray[np.intp]:
+    idx = np.asarray(ids)
+    if idx.dtype.kind not in "iu":
+        raise ValueError(f"ids must be integers; got dtype {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= V):
+        raise ValueError(f"ids must lie in [0, V) = [0, {V}); got min {idx.min()}, max {idx.max()}")
+    return idx.astype(np.intp)
