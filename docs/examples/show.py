@@ -1,7 +1,7 @@
 """Formatting for numbers on the page: tables with machine-readable keys, inline SVG figures.
 
-Every numeric table is emitted by `matrix`/`table` with a `data-key`, so tests/book can find it in
-the built HTML and compare the printed digits with what llmath computes now.
+Every numeric table is emitted by `matrix`/`table` as `<table data-key=...>`, so tests/book can
+find it in the built HTML and compare the printed digits with what llmath computes now.
 """
 
 from __future__ import annotations
@@ -48,8 +48,11 @@ def table(
     digits: int | None = None,
 ) -> str:
     """Return an HTML table whose cells are already formatted strings (or numbers)."""
+    # No class on <table>: Material styles only `table:not([class])`. The wrappers are Material's
+    # own, so the table scrolls sideways on a phone instead of widening the page.
     out = [
-        f'<div class="llm-table"><table class="llm-numbers" data-key="{html.escape(key)}"'
+        '<div class="md-typeset__scrollwrap"><div class="md-typeset__table">'
+        f'<table data-key="{html.escape(key)}"'
         + (f' data-digits="{digits}"' if digits is not None else "")
         + ">"
     ]
@@ -63,7 +66,7 @@ def table(
         label = f"<th>{rows[i]}</th>" if rows is not None else ""
         cells = "".join(f"<td>{c}</td>" for c in row)
         out.append(f"<tr>{label}{cells}</tr>")
-    out.append("</tbody></table></div>")
+    out.append("</tbody></table></div></div>")
     return "".join(out)
 
 

@@ -62,6 +62,7 @@ def causal_mask(T: int, S: int | None = None) -> NDArray[np.bool_]:
 def scaled_dot_product_attention(
     q: ArrayLike, k: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None
 ) -> AttentionResult:
+    # --8<-- [end:sdpa]
     r"""Mix the value rows, weighting each by how well its key matches the query.
 
     $$
@@ -101,6 +102,7 @@ def scaled_dot_product_attention(
 
     Vaswani et al., "Attention Is All You Need" (2017), section 3.2.1, equation (1).
     """
+    # --8<-- [start:sdpa-body]
     q = as_float_array(q, name="q", expected="(..., T, K)", min_ndim=2)
     k = as_float_array(k, name="k", expected="(..., S, K)", min_ndim=2)
     v = as_float_array(v, name="v", expected="(..., S, Dv)", min_ndim=2)
@@ -115,4 +117,4 @@ def scaled_dot_product_attention(
     scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])  # (..., T, S)
     weights = softmax(scores, axis=-1, where=mask)  # (..., T, S); masked weights are exactly 0
     return AttentionResult(weights @ v, weights)  # (..., T, Dv), (..., T, S)
-# --8<-- [end:sdpa]
+# --8<-- [end:sdpa-body]

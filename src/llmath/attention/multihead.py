@@ -73,14 +73,15 @@ def multi_head_attention(
     context: ArrayLike | None = None,
     mask: ArrayLike | None = None,
 ) -> AttentionResult:
+    # --8<-- [end:mha]
     r"""Attend with `H` heads in parallel and mix their outputs with $W_O$.
 
     $$
-    Q = X W_Q,\quad K = C W_K,\quad V = C W_V, \qquad
-    \operatorname{head}_h = \operatorname{Attention}(Q_h, K_h, V_h),
-    $$
-    $$
-    \operatorname{MHA}(X, C) = \bigl[\operatorname{head}_1 \cdots \operatorname{head}_H\bigr] W_O ,
+    \begin{aligned}
+    Q &= X W_Q,\quad K = C W_K,\quad V = C W_V, \qquad
+    \operatorname{head}_h = \operatorname{Attention}(Q_h, K_h, V_h), \\
+    \operatorname{MHA}(X, C) &= \bigl[\operatorname{head}_1 \cdots \operatorname{head}_H\bigr] W_O ,
+    \end{aligned}
     $$
 
     where $Q_h$ is columns $hK$ to $(h+1)K - 1$ of $Q$ and $C = X$ for self-attention.
@@ -117,6 +118,7 @@ def multi_head_attention(
 
     Vaswani et al., "Attention Is All You Need" (2017), section 3.2.2.
     """
+    # --8<-- [start:mha-body]
     x = as_float_array(x, name="x", expected="(..., T, D)", min_ndim=2)
     c = x if context is None else as_float_array(context, name="context", expected="(..., S, D)", min_ndim=2)
     D = x.shape[-1]
@@ -134,4 +136,4 @@ def multi_head_attention(
     v = split_heads(c @ wv, num_heads)  # (..., H, S, K)
     heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (..., H, T, K), (..., H, T, S)
     return AttentionResult(merge_heads(heads) @ wo, weights)  # (..., T, D), (..., H, T, S)
-# --8<-- [end:mha]
+# --8<-- [end:mha-body]

@@ -29,6 +29,7 @@ def _as_mask(where: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.bool_]:
 def softmax(
     z: ArrayLike, *, axis: int = -1, where: ArrayLike | None = None
 ) -> NDArray[np.float64]:
+    # --8<-- [end:softmax]
     r"""Turn scores into probabilities along `axis`.
 
     $$
@@ -61,6 +62,7 @@ def softmax(
         >>> softmax([1000.0, 1001.0]).round(4)
         array([0.2689, 0.7311])
     """
+    # --8<-- [start:softmax-body]
     z = as_float_array(z, name="z", expected="(..., N)", min_ndim=1)
     _check_axis(z, axis)
     if where is None:
@@ -73,7 +75,7 @@ def softmax(
         m = z.max(axis=axis, keepdims=True, where=keep, initial=-np.inf)  # max over kept entries
         e = np.where(keep, np.exp(np.where(keep, z - m, 0.0)), 0.0)  # masked: exactly 0
     return e / e.sum(axis=axis, keepdims=True)  # type: ignore[no-any-return]
-# --8<-- [end:softmax]
+# --8<-- [end:softmax-body]
 
 
 def log_softmax(z: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]:

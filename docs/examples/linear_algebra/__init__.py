@@ -1,0 +1,1 @@
+"""Examples for Part 1: linear algebra and attention."""

@@ -1,0 +1,44 @@
+"""Build the whole book once per test session, strictly, into a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    path: Path
+    log: str
+
+    def pages(self) -> list[Path]:
+        return sorted(p for p in self.path.rglob("index.html") if "assets" not in p.parts)
+
+    def page(self, url: str) -> Path:
+        return self.path / url / "index.html"
+
+
+def build_site(dest: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess.CompletedProcess[str]:
+    # A subprocess isolates sys.modules and markdown-exec's globals from the test process.
+    # Never add -q: it drops the WARNING records that --strict counts (TOOLCHAIN.md 2.2).
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(dest)],
+        cwd=config.parent, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    dest = tmp_path_factory.mktemp("site")
+    result = build_site(dest)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{log[-6000:]}"
+    return BuiltSite(dest, log)
