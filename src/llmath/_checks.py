@@ -45,15 +45,15 @@ def as_float_array(
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array of shape {expected}: {exc}") from None
     if ndim is not None and arr.ndim != ndim:
-        raise ShapeError(
-            f"{name} must have shape {expected} ({ndim} axes); got shape {arr.shape}"
-        )
+        raise ShapeError(f"{name} must have shape {expected} ({ndim} axes); got shape {arr.shape}")
     if arr.ndim < min_ndim:
         raise ShapeError(
             f"{name} must have shape {expected} (at least {min_ndim} axes); got shape {arr.shape}"
         )
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; got NaN or infinity in an array of shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be finite; got NaN or infinity in an array of shape {arr.shape}"
+        )
     return arr
 
 

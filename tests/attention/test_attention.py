@@ -38,8 +38,13 @@ def test_three_token_example_by_hand_formula() -> None:
 
 
 @given(
-    st.integers(1, 3), st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(1, 4),
-    st.integers(0, 2**32 - 1), st.booleans(),
+    st.integers(1, 3),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
 )
 def test_matches_torch(B: int, T: int, S: int, K: int, Dv: int, seed: int, masked: bool) -> None:
     rng = np.random.default_rng(seed)
@@ -59,7 +64,11 @@ def test_matches_torch(B: int, T: int, S: int, K: int, Dv: int, seed: int, maske
 
 
 def test_causal_matches_torch_is_causal(rng: np.random.Generator) -> None:
-    q, k, v = rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(2, 3, 5, 6))
+    q, k, v = (
+        rng.normal(size=(2, 3, 5, 4)),
+        rng.normal(size=(2, 3, 5, 4)),
+        rng.normal(size=(2, 3, 5, 6)),
+    )
     out, w = scaled_dot_product_attention(q, k, v, causal_mask(5))
     expected = F.scaled_dot_product_attention(_t(q), _t(k), _t(v), is_causal=True).numpy()
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
@@ -107,13 +116,34 @@ def test_scale_is_one_over_sqrt_k(rng: np.random.Generator) -> None:
 @pytest.mark.parametrize(
     ("q", "k", "v", "mask", "error", "match"),
     [
-        (np.ones(3), np.ones((2, 3)), np.ones((2, 1)), None, ShapeError, r"q must have shape \(\.\.\., T, K\)"),
+        (
+            np.ones(3),
+            np.ones((2, 3)),
+            np.ones((2, 1)),
+            None,
+            ShapeError,
+            r"q must have shape \(\.\.\., T, K\)",
+        ),
         (np.ones((1, 3)), np.ones((2, 4)), np.ones((2, 1)), None, ShapeError, "must share K"),
         (np.ones((1, 3)), np.ones((2, 3)), np.ones((5, 1)), None, ShapeError, "must share S"),
         (np.ones((1, 3)), np.full((2, 3), np.nan), np.ones((2, 1)), None, ValueError, "finite"),
-        (np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 1)), np.array([[True, False], [False, False]]), ValueError, "no entry"),
+        (
+            np.ones((2, 3)),
+            np.ones((2, 3)),
+            np.ones((2, 1)),
+            np.array([[True, False], [False, False]]),
+            ValueError,
+            "no entry",
+        ),
         (np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 1)), np.ones((2, 2)), ValueError, "boolean"),
-        (np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 1)), np.ones((3, 3), bool), ShapeError, "broadcast"),
+        (
+            np.ones((2, 3)),
+            np.ones((2, 3)),
+            np.ones((2, 1)),
+            np.ones((3, 3), bool),
+            ShapeError,
+            "broadcast",
+        ),
     ],
 )
 def test_bad_input(q: object, k: object, v: object, mask: object, error: type, match: str) -> None:
@@ -123,7 +153,12 @@ def test_bad_input(q: object, k: object, v: object, mask: object, error: type, m
 
 @pytest.mark.parametrize(
     ("args", "match"),
-    [((0,), "T must be a positive integer"), ((3, 2), "S >= T"), ((2.5,), "positive integer"), ((True,), "positive integer")],
+    [
+        ((0,), "T must be a positive integer"),
+        ((3, 2), "S >= T"),
+        ((2.5,), "positive integer"),
+        ((True,), "positive integer"),
+    ],
 )
 def test_causal_mask_bad_input(args: tuple[object, ...], match: str) -> None:
     with pytest.raises(ValueError, match=match):

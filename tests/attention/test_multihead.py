@@ -11,7 +11,9 @@ from hypothesis import given
 from llmath import ShapeError, causal_mask, merge_heads, multi_head_attention, split_heads
 
 
-def _torch_mha(D: int, H: int, wq: np.ndarray, wk: np.ndarray, wv: np.ndarray, wo: np.ndarray) -> torch.nn.MultiheadAttention:
+def _torch_mha(
+    D: int, H: int, wq: np.ndarray, wk: np.ndarray, wv: np.ndarray, wo: np.ndarray
+) -> torch.nn.MultiheadAttention:
     mha = torch.nn.MultiheadAttention(D, H, bias=False, batch_first=True, dtype=torch.float64)
     with torch.no_grad():
         # torch stores (out, in) weights and computes x @ W^T; ours act as x @ W.
@@ -20,8 +22,17 @@ def _torch_mha(D: int, H: int, wq: np.ndarray, wk: np.ndarray, wv: np.ndarray, w
     return mha
 
 
-@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 5), st.sampled_from([(4, 1), (4, 2), (6, 3), (8, 4)]), st.integers(0, 2**32 - 1), st.booleans())
-def test_matches_torch_multihead_attention(B: int, T: int, S: int, DH: tuple[int, int], seed: int, causal: bool) -> None:
+@given(
+    st.integers(1, 3),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.sampled_from([(4, 1), (4, 2), (6, 3), (8, 4)]),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_matches_torch_multihead_attention(
+    B: int, T: int, S: int, DH: tuple[int, int], seed: int, causal: bool
+) -> None:
     D, H = DH
     rng = np.random.default_rng(seed)
     if causal:
@@ -29,11 +40,15 @@ def test_matches_torch_multihead_attention(B: int, T: int, S: int, DH: tuple[int
     x, c = rng.normal(size=(B, T, D)), rng.normal(size=(B, S, D))
     wq, wk, wv, wo = (rng.normal(size=(D, D)) / np.sqrt(D) for _ in range(4))
     mask = causal_mask(T) if causal else None
-    out, w = multi_head_attention(x, wq, wk, wv, wo, num_heads=H, context=None if causal else c, mask=mask)
+    out, w = multi_head_attention(
+        x, wq, wk, wv, wo, num_heads=H, context=None if causal else c, mask=mask
+    )
     mha = _torch_mha(D, H, wq, wk, wv, wo)
     kv = torch.from_numpy(x if causal else c)
     t_mask = None if mask is None else torch.from_numpy(~mask)  # torch: True = NOT allowed
-    t_out, t_w = mha(torch.from_numpy(x), kv, kv, attn_mask=t_mask, need_weights=True, average_attn_weights=False)
+    t_out, t_w = mha(
+        torch.from_numpy(x), kv, kv, attn_mask=t_mask, need_weights=True, average_attn_weights=False
+    )
     np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(w, t_w.detach().numpy(), rtol=1e-12, atol=1e-14)
 
@@ -88,4 +103,6 @@ def test_bad_input(kwargs: dict[str, object], error: type, match: str) -> None:
 
 def test_bad_weight_shape() -> None:
     with pytest.raises(ShapeError, match=r"w_o must have shape \(D, D\) = \(4, 4\); got \(4, 3\)"):
-        multi_head_attention(np.ones((3, 4)), np.eye(4), np.eye(4), np.eye(4), np.ones((4, 3)), num_heads=2)
+        multi_head_attention(
+            np.ones((3, 4)), np.eye(4), np.eye(4), np.eye(4), np.ones((4, 3)), num_heads=2
+        )

@@ -20,7 +20,9 @@ logits = hnp.arrays(
 
 def test_hand_value() -> None:
     # softmax([0, ln 2, ln 3]) = [1, 2, 3] / 6 exactly in real arithmetic
-    np.testing.assert_allclose(softmax([0.0, np.log(2), np.log(3)]), [1 / 6, 2 / 6, 3 / 6], rtol=1e-15)
+    np.testing.assert_allclose(
+        softmax([0.0, np.log(2), np.log(3)]), [1 / 6, 2 / 6, 3 / 6], rtol=1e-15
+    )
 
 
 def test_two_logits_is_the_logistic_function() -> None:
@@ -71,7 +73,9 @@ def test_where_masks_exactly() -> None:
     p = softmax(z, where=keep)
     assert p[0, 1] == 0.0 and p[1, 2] == 0.0
     np.testing.assert_allclose(p[0, [0, 2]], softmax([1.0, 3.0]), rtol=1e-15)
-    expected = torch.softmax(torch.from_numpy(z).masked_fill(~torch.from_numpy(keep), -torch.inf), -1)
+    expected = torch.softmax(
+        torch.from_numpy(z).masked_fill(~torch.from_numpy(keep), -torch.inf), -1
+    )
     np.testing.assert_allclose(p, expected.numpy(), rtol=1e-13)
 
 

@@ -22,13 +22,24 @@ from tests.book.conftest import BuiltSite
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 def _chromium() -> str:
-    for candidate in (os.environ.get("LLMATH_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+    for candidate in (
+        os.environ.get("LLMATH_CHROMIUM"),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ):
         if candidate and shutil.which(candidate):
             return str(shutil.which(candidate))
     if os.environ.get("CI"):
@@ -95,11 +106,15 @@ def test_every_page_renders_offline(site: BuiltSite, origin: str, browser: objec
     for url in _urls(site):
         page.goto(f"{origin}/{url}", wait_until="networkidle")
         m = page.evaluate(MATH_JS)
-        assert m["rendered"] == m["all"], f"/{url}: {m['all'] - m['rendered']} equations not rendered"
+        assert m["rendered"] == m["all"], (
+            f"/{url}: {m['all'] - m['rendered']} equations not rendered"
+        )
         assert m["errors"] == 0, f"/{url}: KaTeX error nodes"
         if m["all"]:
             assert m["fontsLoaded"] > 0, f"/{url}: KaTeX fonts did not load"
-        assert m["overflow"] <= 1, f"/{url}: page is {m['overflow']}px wider than a 390px phone screen"
+        assert m["overflow"] <= 1, (
+            f"/{url}: page is {m['overflow']}px wider than a 390px phone screen"
+        )
         total_math += m["all"]
     assert total_math > 100
     remote = [u for u in requests if not u.startswith((origin, "data:", "blob:"))]
@@ -123,7 +138,9 @@ def test_figures_follow_the_dark_theme(site: BuiltSite, origin: str, browser: ob
         }""")
         assert colours, f"/{url}: figure without text"
         for fill, body in colours:
-            assert fill == body, f"/{url}: figure text {fill} does not follow the theme colour {body}"
+            assert fill == body, (
+                f"/{url}: figure text {fill} does not follow the theme colour {body}"
+            )
         figures += 1
     assert figures >= 3
     context.close()

@@ -36,7 +36,9 @@ def test_build_has_no_warnings(site: BuiltSite) -> None:
 def test_no_unexecuted_or_failed_blocks(site: BuiltSite) -> None:
     for page in site.pages():
         text = page.read_text(encoding="utf-8")
-        assert 'exec="on"' not in text and "exec=&quot;on&quot;" not in text, f"{page}: raw exec block"
+        assert 'exec="on"' not in text and "exec=&quot;on&quot;" not in text, (
+            f"{page}: raw exec block"
+        )
         assert "Traceback (most recent call last)" not in text, f"{page}: an example raised"
         # an unresolved include leaves its `--8<-- "path"` line; source markers `--8<-- [start:` are fine
         assert not re.search(r'--8(&lt;|<)--\s*(&quot;|")', text), f"{page}: unresolved snippet"
@@ -48,12 +50,16 @@ def test_every_table_matches_what_llmath_computes_now(site: BuiltSite) -> None:
     for page in site.pages():
         for table in _soup(page).select("table[data-key]"):
             key = table["data-key"]
-            assert key in registry, f"{page}: table {key!r} is not produced by any example's tables()"
+            assert key in registry, (
+                f"{page}: table {key!r} is not produced by any example's tables()"
+            )
             digits = int(table["data-digits"])
             expected = np.atleast_2d(np.asarray(registry[key], dtype=float))
             shown = _table_values(table)
             assert shown.shape == expected.shape, f"{key}: shape {shown.shape} != {expected.shape}"
-            np.testing.assert_allclose(shown, np.round(expected, digits), rtol=0, atol=0.51 * 10.0**-digits, err_msg=key)
+            np.testing.assert_allclose(
+                shown, np.round(expected, digits), rtol=0, atol=0.51 * 10.0**-digits, err_msg=key
+            )
             seen.add(key)
     assert seen == set(registry), f"tables computed but never shown: {sorted(set(registry) - seen)}"
 
@@ -64,7 +70,9 @@ def test_three_token_example_against_torch(site: BuiltSite) -> None:
     k = torch.tensor([[0.9, 0.2], [0.4, 0.7], [0.2, 0.8]], dtype=torch.float64)
     v = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], dtype=torch.float64)
     weights = torch.softmax(q @ k.T / 2**0.5, dim=-1)
-    causal = torch.softmax((q @ k.T / 2**0.5).masked_fill(~torch.ones(3, 3, dtype=torch.bool).tril(), -torch.inf), -1)
+    causal = torch.softmax(
+        (q @ k.T / 2**0.5).masked_fill(~torch.ones(3, 3, dtype=torch.bool).tril(), -torch.inf), -1
+    )
     soup = _soup(site.page("linear-algebra/attention"))
     for key, expected in [
         ("attention/weights", weights),
@@ -93,7 +101,9 @@ def test_all_math_rendered_at_build_time(site: BuiltSite) -> None:
             leftovers = [m.start() for m in re.finditer(re.escape(raw), text)]
             context = [text[max(0, i - 40) : i + 40] for i in leftovers[:3]]
             # code blocks legitimately show TeX in docstrings; count only text outside <pre>/<code>
-            assert not leftovers or all(_inside_code(article, c) for c in context), f"{page}: raw TeX {context}"
+            assert not leftovers or all(_inside_code(article, c) for c in context), (
+                f"{page}: raw TeX {context}"
+            )
     assert total > 100
 
 
@@ -105,14 +115,27 @@ def _inside_code(article: BeautifulSoup, context: str) -> bool:
 def test_no_remote_resources(site: BuiltSite) -> None:
     for page in site.pages():
         soup = _soup(page)
-        for tag, attr in (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"), ("source", "src")):
+        for tag, attr in (
+            ("script", "src"),
+            ("link", "href"),
+            ("img", "src"),
+            ("iframe", "src"),
+            ("source", "src"),
+        ):
             for node in soup.find_all(tag):
                 url = node.get(attr) or ""
-                if tag == "link" and not set(node.get("rel", [])) & {"stylesheet", "preload", "icon", "modulepreload"}:
+                if tag == "link" and not set(node.get("rel", [])) & {
+                    "stylesheet",
+                    "preload",
+                    "icon",
+                    "modulepreload",
+                }:
                     continue
                 assert not re.match(r"^(https?:)?//", url), f"{page}: remote {tag} {url}"
         for style in soup.find_all("style"):
-            assert not re.search(r"@import\s+url\(\s*['\"]?(https?:)?//", style.get_text()), f"{page}: remote @import"
+            assert not re.search(r"@import\s+url\(\s*['\"]?(https?:)?//", style.get_text()), (
+                f"{page}: remote @import"
+            )
 
 
 def test_footer_names_version_and_commit(site: BuiltSite) -> None:
@@ -121,7 +144,9 @@ def test_footer_names_version_and_commit(site: BuiltSite) -> None:
         version = soup.select_one("[data-llmath-version]")
         commit = soup.select_one("[data-llmath-commit]")
         assert version is not None and version.get_text(strip=True) == llmath.__version__, page
-        assert commit is not None and re.fullmatch(r"[0-9a-f]{7,40}(\+local changes)?|unknown", commit.get_text(strip=True)), page
+        assert commit is not None and re.fullmatch(
+            r"[0-9a-f]{7,40}(\+local changes)?|unknown", commit.get_text(strip=True)
+        ), page
 
 
 def test_notebook_executed_and_downloadable(site: BuiltSite) -> None:
@@ -129,9 +154,13 @@ def test_notebook_executed_and_downloadable(site: BuiltSite) -> None:
     assert nb_pages, "no notebook page was built"
     for page in nb_pages:
         soup = _soup(page)
-        assert soup.select(".jp-OutputArea-output"), f"{page}: notebook has no outputs (not executed?)"
+        assert soup.select(".jp-OutputArea-output"), (
+            f"{page}: notebook has no outputs (not executed?)"
+        )
         link = soup.select_one("a.llm-download")
-        assert link is not None and (page.parent / link["href"]).is_file(), f"{page}: download link broken"
+        assert link is not None and (page.parent / link["href"]).is_file(), (
+            f"{page}: download link broken"
+        )
 
 
 def test_api_reference_on_concept_pages(site: BuiltSite) -> None:
@@ -142,7 +171,11 @@ def test_api_reference_on_concept_pages(site: BuiltSite) -> None:
     missing = []
     for name in llmath.__all__:
         obj = getattr(llmath, name)
-        if name.startswith("__") or not hasattr(obj, "__module__") or obj.__module__ == "llmath._checks":
+        if (
+            name.startswith("__")
+            or not hasattr(obj, "__module__")
+            or obj.__module__ == "llmath._checks"
+        ):
             continue
         if f"{obj.__module__}.{name}" not in ids:
             missing.append(f"{obj.__module__}.{name}")

@@ -17,7 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
-_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)(?P<attrs>[^\n`]*)$")
+_FENCE_OPEN = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)(?P<attrs>[^\n`]*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,10 @@ def _fences(text: str) -> list[tuple[int, str, str, str]]:
         j = i + 1
         while j < len(lines) and not close.match(lines[j]):
             j += 1
-        body = "\n".join(line[len(indent) :] if line.startswith(indent) else line.lstrip() for line in lines[i + 1 : j])
+        body = "\n".join(
+            line[len(indent) :] if line.startswith(indent) else line.lstrip()
+            for line in lines[i + 1 : j]
+        )
         out.append((i + 1, m["lang"], m["attrs"], textwrap.dedent(body)))
         i = j + 1
     return out
@@ -80,9 +85,7 @@ def example_modules() -> list[str]:
     import examples
 
     return sorted(
-        m.name
-        for m in pkgutil.walk_packages(examples.__path__, prefix="examples.")
-        if not m.ispkg
+        m.name for m in pkgutil.walk_packages(examples.__path__, prefix="examples.") if not m.ispkg
     )
 
 

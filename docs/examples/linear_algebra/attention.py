@@ -54,7 +54,13 @@ def score_variance(samples: int = 2_000) -> NDArray[np.float64]:
         _, w_scaled = llmath.scaled_dot_product_attention(q, k, k)  # (B, 1, S)
         w_raw = llmath.softmax(dots)  # (B, S)
         rows.append(
-            [width, dots.var(), (dots / np.sqrt(width)).var(), w_raw.max(-1).mean(), w_scaled.max(-1).mean()]
+            [
+                width,
+                dots.var(),
+                (dots / np.sqrt(width)).var(),
+                w_raw.max(-1).mean(),
+                w_scaled.max(-1).mean(),
+            ]
         )
     return np.array(rows)
 
@@ -66,7 +72,16 @@ def multi_head_example() -> dict[str, NDArray[np.float64]]:
     X = rng.standard_normal((4, D))  # (T, D)
     w_q, w_k, w_v, w_o = (rng.standard_normal((D, D)) / np.sqrt(D) for _ in range(4))
     out, weights = llmath.multi_head_attention(X, w_q, w_k, w_v, w_o, num_heads=H)
-    return {"X": X, "w_q": w_q, "w_k": w_k, "w_v": w_v, "w_o": w_o, "output": out, "head0": weights[0], "head1": weights[1]}
+    return {
+        "X": X,
+        "w_q": w_q,
+        "w_k": w_k,
+        "w_v": w_v,
+        "w_o": w_o,
+        "output": out,
+        "head0": weights[0],
+        "head1": weights[1],
+    }
 
 
 def permutation_check() -> dict[str, float]:

@@ -117,4 +117,6 @@ def scaled_dot_product_attention(
     scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])  # (..., T, S)
     weights = softmax(scores, axis=-1, where=mask)  # (..., T, S); masked weights are exactly 0
     return AttentionResult(weights @ v, weights)  # (..., T, Dv), (..., T, S)
+
+
 # --8<-- [end:sdpa-body]

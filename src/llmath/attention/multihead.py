@@ -120,7 +120,11 @@ def multi_head_attention(
     """
     # --8<-- [start:mha-body]
     x = as_float_array(x, name="x", expected="(..., T, D)", min_ndim=2)
-    c = x if context is None else as_float_array(context, name="context", expected="(..., S, D)", min_ndim=2)
+    c = (
+        x
+        if context is None
+        else as_float_array(context, name="context", expected="(..., S, D)", min_ndim=2)
+    )
     D = x.shape[-1]
     if c.shape[-1] != D:
         raise ShapeError(f"context (..., S, D) must have width D={D} like x; got {c.shape}")
@@ -136,4 +140,6 @@ def multi_head_attention(
     v = split_heads(c @ wv, num_heads)  # (..., H, S, K)
     heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (..., H, T, K), (..., H, T, S)
     return AttentionResult(merge_heads(heads) @ wo, weights)  # (..., T, D), (..., H, T, S)
+
+
 # --8<-- [end:mha-body]

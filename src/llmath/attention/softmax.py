@@ -26,9 +26,7 @@ def _as_mask(where: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.bool_]:
 
 
 # --8<-- [start:softmax]
-def softmax(
-    z: ArrayLike, *, axis: int = -1, where: ArrayLike | None = None
-) -> NDArray[np.float64]:
+def softmax(z: ArrayLike, *, axis: int = -1, where: ArrayLike | None = None) -> NDArray[np.float64]:
     # --8<-- [end:softmax]
     r"""Turn scores into probabilities along `axis`.
 
@@ -75,6 +73,8 @@ def softmax(
         m = z.max(axis=axis, keepdims=True, where=keep, initial=-np.inf)  # max over kept entries
         e = np.where(keep, np.exp(np.where(keep, z - m, 0.0)), 0.0)  # masked: exactly 0
     return e / e.sum(axis=axis, keepdims=True)  # type: ignore[no-any-return]
+
+
 # --8<-- [end:softmax-body]
 
 
