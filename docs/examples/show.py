@@ -70,6 +70,11 @@ def table(
     return "".join(out)
 
 
+def side_by_side(*tables: str) -> str:
+    """Put small tables next to each other; they wrap onto new lines on a narrow screen."""
+    return '<div class="llm-row">' + "".join(tables) + "</div>"
+
+
 def svg(fig: Any, *, alt: str) -> str:
     """Return a matplotlib figure as inline SVG that follows the light/dark theme.
 

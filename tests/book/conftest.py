@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,6 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 class BuiltSite:
     path: Path
     log: str
+    _soups: dict[Path, BeautifulSoup] = field(default_factory=dict, repr=False)
+
+    def soup(self, page: Path) -> BeautifulSoup:
+        """The parsed page, parsed once per session: treat it as read-only."""
+        if page not in self._soups:
+            self._soups[page] = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        return self._soups[page]
 
     def pages(self) -> list[Path]:
         return sorted(p for p in self.path.rglob("index.html") if "assets" not in p.parts)

@@ -75,7 +75,8 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-MATH_JS = """() => {
+MATH_JS = """async () => {
+  await document.fonts.ready;
   const all = [...document.querySelectorAll('article .arithmatex')];
   const rendered = all.filter(n => n.querySelector('.katex-html'));
   const errors = document.querySelectorAll('.katex-error').length;
@@ -104,7 +105,7 @@ def test_every_page_renders_offline(site: BuiltSite, origin: str, browser: objec
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     total_math = 0
     for url in _urls(site):
-        page.goto(f"{origin}/{url}", wait_until="networkidle")
+        page.goto(f"{origin}/{url}", wait_until="load")
         m = page.evaluate(MATH_JS)
         assert m["rendered"] == m["all"], (
             f"/{url}: {m['all'] - m['rendered']} equations not rendered"
@@ -130,7 +131,7 @@ def test_figures_follow_the_dark_theme(site: BuiltSite, origin: str, browser: ob
     for url in _urls(site):
         if "llm-figure" not in (site.path / url / "index.html").read_text(encoding="utf-8"):
             continue
-        page.goto(f"{origin}/{url}", wait_until="networkidle")
+        page.goto(f"{origin}/{url}", wait_until="load")
         colours = page.evaluate("""() => {
           const body = getComputedStyle(document.querySelector('.md-typeset')).color;
           return [...document.querySelectorAll('.llm-figure svg text')].slice(0, 5)

@@ -17,10 +17,6 @@ from tests.docs.bookfiles import registered_tables
 pytestmark = pytest.mark.site
 
 
-def _soup(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-
-
 def _table_values(table: object) -> np.ndarray:
     rows = []
     for tr in table.select("tbody tr"):  # type: ignore[attr-defined]
@@ -48,7 +44,7 @@ def test_every_table_matches_what_llmath_computes_now(site: BuiltSite) -> None:
     registry = registered_tables()
     seen: set[str] = set()
     for page in site.pages():
-        for table in _soup(page).select("table[data-key]"):
+        for table in site.soup(page).select("table[data-key]"):
             key = table["data-key"]
             assert key in registry, (
                 f"{page}: table {key!r} is not produced by any example's tables()"
@@ -73,7 +69,7 @@ def test_three_token_example_against_torch(site: BuiltSite) -> None:
     causal = torch.softmax(
         (q @ k.T / 2**0.5).masked_fill(~torch.ones(3, 3, dtype=torch.bool).tril(), -torch.inf), -1
     )
-    soup = _soup(site.page("linear-algebra/attention"))
+    soup = site.soup(site.page("linear-algebra/attention"))
     for key, expected in [
         ("attention/weights", weights),
         ("attention/output", weights @ v),
@@ -82,14 +78,16 @@ def test_three_token_example_against_torch(site: BuiltSite) -> None:
     ]:
         shown = _table_values(soup.select_one(f'table[data-key="{key}"]'))
         np.testing.assert_allclose(shown, expected.numpy(), rtol=0, atol=5.1e-5, err_msg=key)
-    index = _table_values(_soup(site.page("")).select_one('table[data-key="attention/weights"]'))
+    index = _table_values(
+        site.soup(site.page("")).select_one('table[data-key="attention/weights"]')
+    )
     np.testing.assert_allclose(index, weights.numpy(), rtol=0, atol=5.1e-5)
 
 
 def test_all_math_rendered_at_build_time(site: BuiltSite) -> None:
     total = 0
     for page in site.pages():
-        soup = _soup(page)
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")  # mutated below
         for node in soup.select(".arithmatex"):
             assert node.select_one(".katex"), f"{page}: unrendered math {node.get_text()[:80]!r}"
             total += 1
@@ -114,7 +112,7 @@ def _inside_code(article: BeautifulSoup, context: str) -> bool:
 
 def test_no_remote_resources(site: BuiltSite) -> None:
     for page in site.pages():
-        soup = _soup(page)
+        soup = site.soup(page)
         for tag, attr in (
             ("script", "src"),
             ("link", "href"),
@@ -140,7 +138,7 @@ def test_no_remote_resources(site: BuiltSite) -> None:
 
 def test_footer_names_version_and_commit(site: BuiltSite) -> None:
     for page in site.pages():
-        soup = _soup(page)
+        soup = site.soup(page)
         version = soup.select_one("[data-llmath-version]")
         commit = soup.select_one("[data-llmath-commit]")
         assert version is not None and version.get_text(strip=True) == llmath.__version__, page
@@ -153,7 +151,7 @@ def test_notebook_executed_and_downloadable(site: BuiltSite) -> None:
     nb_pages = [p for p in site.pages() if "notebooks" in p.parts]
     assert nb_pages, "no notebook page was built"
     for page in nb_pages:
-        soup = _soup(page)
+        soup = site.soup(page)
         assert soup.select(".jp-OutputArea-output"), (
             f"{page}: notebook has no outputs (not executed?)"
         )
@@ -167,7 +165,7 @@ def test_api_reference_on_concept_pages(site: BuiltSite) -> None:
     """Every public function is documented on some page (mkdocstrings renders an id per object)."""
     ids = set()
     for page in site.pages():
-        ids |= {node["id"] for node in _soup(page).select("[id^='llmath.']")}
+        ids |= {node["id"] for node in site.soup(page).select("[id^='llmath.']")}
     missing = []
     for name in llmath.__all__:
         obj = getattr(llmath, name)

@@ -122,7 +122,7 @@ def tables() -> dict[str, NDArray[np.float64]]:
         "attention/causal-weights": t["causal_weights"],
         "attention/causal-output": t["causal_output"],
         "attention/zeroed-mistake": zeroed_scores_mistake(),
-        "attention/variance": score_variance(),
+        "attention/variance": score_variance()[:, 1:],
         "attention/mh-head0": mh["head0"],
         "attention/mh-head1": mh["head1"],
         "attention/mh-output": mh["output"],

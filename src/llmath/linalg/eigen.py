@@ -49,15 +49,22 @@ def check_row_stochastic(p: ArrayLike, *, name: str = "p") -> NDArray[np.float64
 
 # --8<-- [start:stationary]
 def stationary_distribution(p: ArrayLike) -> NDArray[np.float64]:
+    # --8<-- [end:stationary]
     r"""Return the distribution $\pi$ left unchanged by one step of $P$: a *left* eigenvector.
 
     $$
-    \pi^\top P = \pi^\top \iff P^\top \pi = \pi, \qquad \pi_i \ge 0, \quad \sum_i \pi_i = 1 .
+    \pi^\top P = \pi^\top \iff (I - P)^\top \pi = 0, \qquad \pi_i \ge 0,
+    \quad \sum_i \pi_i = 1 .
     $$
 
     The *right* eigenvector for $\lambda = 1$ is always the constant vector ($P\mathbf{1} =
-    \mathbf{1}$ because rows sum to 1), so it says nothing about $P$. The left one is found as
-    the eigenvector of $P^\top$ whose eigenvalue is closest to 1, rescaled to sum to 1.
+    \mathbf{1}$ because rows sum to 1), so it says nothing about $P$; $\pi$ is the left one.
+    It is computed as the null vector of $L^\top$, $L = I - P$: the right singular vector of
+    the smallest singular value. The diagonal $L_{ii} = 1 - P_{ii}$ is formed as
+    $\sum_{j \ne i} P_{ij}$, equal in exact arithmetic but free of cancellation when $P$ is
+    close to the identity (the idea of the GTH algorithm). A softmax of scores $\pm 10$ has
+    $\lambda_2 \approx 1 - 4 \cdot 10^{-9}$; "the eigenvector of $P^\top$ for the eigenvalue nearest
+    1" cannot safely tell that apart from a repeated eigenvalue 1, the rank of $L$ can.
 
     Args:
         p: a row-stochastic matrix, shape `(S, S)`.
@@ -67,29 +74,35 @@ def stationary_distribution(p: ArrayLike) -> NDArray[np.float64]:
 
     Raises:
         ShapeError: if `p` is not square.
-        ValueError: if `p` is not row-stochastic, or the eigenvalue 1 is repeated so that the
-            stationary distribution is not unique (e.g. the identity matrix).
+        ValueError: if `p` is not row-stochastic, or $I - P$ has rank below $S - 1$, i.e. the
+            eigenvalue 1 is repeated and the stationary distribution is not unique (e.g. the
+            identity matrix, or two blocks that never exchange weight).
 
     Examples:
         >>> stationary_distribution([[0.9, 0.1], [0.5, 0.5]]).round(4)
         array([0.8333, 0.1667])
     """
+    # --8<-- [start:stationary-body]
     P = check_row_stochastic(p)
-    lam, vecs = np.linalg.eig(P.T)  # (S,), (S, S): right eigenvectors of P^T = left of P
-    near_one = np.abs(lam - 1.0) < 1e-8
-    if near_one.sum() > 1:
+    S = P.shape[0]
+    L = -P  # (S, S): a new array, equal to I - P off the diagonal
+    np.fill_diagonal(L, 0.0)
+    np.fill_diagonal(L, -L.sum(axis=1))  # L_ii = sum_{j != i} P_ij = 1 - P_ii, no cancellation
+    _, sigma, vh = np.linalg.svd(L.T)  # (S,), (S, S); sigma sorted descending
+    if S > 1 and sigma[-2] <= S * np.finfo(np.float64).eps * sigma[0]:
         raise ValueError(
-            f"the eigenvalue 1 of p appears {int(near_one.sum())} times, so the stationary "
-            "distribution is not unique"
+            "the eigenvalue 1 of p is repeated (I - P has rank below S - 1), so the "
+            "stationary distribution is not unique"
         )
-    pi = np.real(vecs[:, np.argmin(np.abs(lam - 1.0))])  # (S,)
-    pi = pi / pi.sum()  # fixes the arbitrary sign and scale of an eigenvector
-    return np.clip(pi, 0.0, None)  # removes -1e-17 rounding noise
-# --8<-- [end:stationary]
+    pi = vh[-1]  # (S,): L^T pi = 0, unit length, arbitrary sign
+    pi = np.clip(pi / pi.sum(), 0.0, None)  # fix sign and scale; drop -1e-17 rounding noise
+    return pi / pi.sum()  # type: ignore[no-any-return]
+    # --8<-- [end:stationary-body]
 
 
 # --8<-- [start:gap]
 def spectral_gap(p: ArrayLike) -> float:
+    # --8<-- [end:gap]
     r"""Return $1 - |\lambda_2|$, the gap between 1 and the second-largest eigenvalue modulus.
 
     $$
@@ -100,6 +113,8 @@ def spectral_gap(p: ArrayLike) -> float:
     For a row-stochastic $P$ every $|\lambda| \le \lVert P \rVert_\infty = 1$. The gap bounds how
     fast $\mu^\top P^n$ forgets its start $\mu$: the distance to $\pi$ shrinks roughly like
     $|\lambda_2|^n$. It says how fast *repeated* averaging mixes, not how focused one row is.
+    Eigenvalues are computed to about $10^{-16}$ in absolute terms, so a gap that small is
+    rounding error: float64 cannot tell $|\lambda_2| = 1 - 10^{-20}$ from 1.
 
     Args:
         p: a row-stochastic matrix, shape `(S, S)` with `S >= 2`.
@@ -117,9 +132,10 @@ def spectral_gap(p: ArrayLike) -> float:
         >>> spectral_gap(np.full((3, 3), 1 / 3)) > 0.999
         True
     """
+    # --8<-- [start:gap-body]
     P = check_row_stochastic(p)
     if P.shape[0] < 2:
         raise ShapeError(f"spectral_gap needs S >= 2 to have a second eigenvalue; got {P.shape}")
     moduli = np.sort(np.abs(np.linalg.eigvals(P)))[::-1]  # (S,), moduli[0] = 1
     return float(np.clip(1.0 - moduli[1], 0.0, 1.0))
-# --8<-- [end:gap]
+    # --8<-- [end:gap-body]

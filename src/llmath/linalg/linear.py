@@ -14,6 +14,7 @@ __all__ = ["compose_affine", "linear", "relu"]
 
 # --8<-- [start:linear]
 def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None) -> NDArray[np.float64]:
+    # --8<-- [end:linear]
     r"""Apply the affine map $x \mapsto xW + b$ to each row vector.
 
     $$
@@ -41,6 +42,7 @@ def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None) -> NDArray[np
         >>> linear([1.0, 2.0], [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], [0.5, 0.5, 0.5])
         array([1.5, 2.5, 3.5])
     """
+    # --8<-- [start:linear-body]
     x = as_float_array(x, name="x", expected="(..., N)", min_ndim=1)
     w = as_float_array(w, name="w", expected="(N, M)", ndim=2)
     if x.shape[-1] != w.shape[0]:
@@ -52,7 +54,7 @@ def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None) -> NDArray[np
             raise ShapeError(f"b must have shape (M,) = ({w.shape[1]},); got {b.shape}")
         y = y + b  # (..., M)
     return y
-# --8<-- [end:linear]
+    # --8<-- [end:linear-body]
 
 
 def relu(x: ArrayLike) -> NDArray[np.float64]:
@@ -82,6 +84,7 @@ def relu(x: ArrayLike) -> NDArray[np.float64]:
 def compose_affine(
     layers: Sequence[tuple[ArrayLike, ArrayLike]],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    # --8<-- [end:compose]
     r"""Collapse a stack of affine maps, applied first to last, into one affine map.
 
     $$
@@ -107,6 +110,7 @@ def compose_affine(
         >>> W, b
         (array([[6.]]), array([2.]))
     """
+    # --8<-- [start:compose-body]
     if len(layers) == 0:
         raise ValueError("compose_affine needs at least one (w, b) layer; got none")
     W = b = None
@@ -116,7 +120,7 @@ def compose_affine(
         if b_i.shape[0] != w_i.shape[1]:
             raise ShapeError(f"layers[{i}]: b must have shape ({w_i.shape[1]},); got {b_i.shape}")
         if W is None or b is None:
-            W, b = w_i, b_i
+            W, b = w_i.copy(), b_i.copy()  # never hand back the caller's own arrays
             continue
         if W.shape[1] != w_i.shape[0]:
             raise ShapeError(
@@ -126,4 +130,4 @@ def compose_affine(
         W, b = W @ w_i, b @ w_i + b_i  # (N_1, N_{i+1}), (N_{i+1},)
     assert W is not None and b is not None
     return W, b
-# --8<-- [end:compose]
+    # --8<-- [end:compose-body]

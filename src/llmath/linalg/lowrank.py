@@ -12,6 +12,7 @@ __all__ = ["lora_merge", "lora_param_count", "low_rank_approx"]
 
 # --8<-- [start:lowrank]
 def low_rank_approx(w: ArrayLike, r: int) -> NDArray[np.float64]:
+    # --8<-- [end:lowrank]
     r"""Return the best rank-`r` approximation of `w`: keep the `r` largest singular values.
 
     $$
@@ -41,21 +42,30 @@ def low_rank_approx(w: ArrayLike, r: int) -> NDArray[np.float64]:
 
     Eckart and Young, "The approximation of one matrix by another of lower rank" (1936).
     """
+    # --8<-- [start:lowrank-body]
     W = as_float_array(w, name="w", expected="(N, M)", ndim=2)
     r = check_positive_int(r, name="r")
     if r > min(W.shape):
         raise ValueError(f"r must be at most min(N, M) = {min(W.shape)} for w {W.shape}; got {r}")
     U, s, Vt = np.linalg.svd(W, full_matrices=False)  # (N, k), (k,), (k, M) with k = min(N, M)
-    return (U[:, :r] * s[:r]) @ Vt[:r]  # type: ignore[no-any-return]
-# --8<-- [end:lowrank]
+    out: NDArray[np.float64] = (U[:, :r] * s[:r]) @ Vt[:r]  # (N, r) @ (r, M) -> (N, M)
+    return out
+    # --8<-- [end:lowrank-body]
 
 
 def lora_param_count(d_in: int, d_out: int, r: int) -> int:
-    r"""Count LoRA's trainable parameters for one `(d_in, d_out)` weight: $r(d_\text{in} + d_\text{out})$.
+    r"""Count LoRA's trainable parameters for one `(d_in, d_out)` weight.
+
+    $$
+    \#\text{LoRA} = r\,(d_\text{in} + d_\text{out}), \qquad
+    \#\text{full} = d_\text{in}\, d_\text{out} .
+    $$
 
     A full update $\Delta W$ has $d_\text{in} d_\text{out}$ entries; LoRA trains
     $A \in \mathbb{R}^{d_\text{in} \times r}$ and $B \in \mathbb{R}^{r \times d_\text{out}}$
-    instead, which for a square $d \times d$ weight is $2dr$ against $d^2$.
+    instead, which for a square $d \times d$ weight is $2dr$ against $d^2$ (a saving of
+    $d / (2r)$; for a non-square weight the saving is $d_\text{in} d_\text{out} /
+    (r (d_\text{in} + d_\text{out}))$). Exact integer arithmetic: no overflow for any width.
 
     Args:
         d_in: input width of the weight.
@@ -80,6 +90,7 @@ def lora_param_count(d_in: int, d_out: int, r: int) -> int:
 
 # --8<-- [start:lora]
 def lora_merge(w: ArrayLike, a: ArrayLike, b: ArrayLike, *, alpha: float) -> NDArray[np.float64]:
+    # --8<-- [end:lora]
     r"""Fold a LoRA adapter into its frozen weight: $W' = W + \frac{\alpha}{r} A B$.
 
     $$
@@ -101,8 +112,8 @@ def lora_merge(w: ArrayLike, a: ArrayLike, b: ArrayLike, *, alpha: float) -> NDA
         $W'$, shape `(N, M)`.
 
     Raises:
-        ShapeError: if the shapes do not chain.
-        ValueError: if an input is not finite.
+        ShapeError: if the shapes do not chain, or the adapter rank $r$ is 0.
+        ValueError: if an input or `alpha` is not a finite real number.
 
     Examples:
         >>> lora_merge(np.zeros((2, 2)), [[1.0], [0.0]], [[0.0, 2.0]], alpha=1.0)
@@ -111,6 +122,7 @@ def lora_merge(w: ArrayLike, a: ArrayLike, b: ArrayLike, *, alpha: float) -> NDA
 
     Hu et al., "LoRA: Low-Rank Adaptation of Large Language Models" (2021), section 4.1.
     """
+    # --8<-- [start:lora-body]
     W = as_float_array(w, name="w", expected="(N, M)", ndim=2)
     A = as_float_array(a, name="a", expected="(N, r)", ndim=2)
     B = as_float_array(b, name="b", expected="(r, M)", ndim=2)
@@ -118,8 +130,12 @@ def lora_merge(w: ArrayLike, a: ArrayLike, b: ArrayLike, *, alpha: float) -> NDA
         raise ShapeError(
             f"need w (N, M), a (N, r), b (r, M); got w {W.shape}, a {A.shape}, b {B.shape}"
         )
-    if not np.isfinite(alpha):
-        raise ValueError(f"alpha must be finite; got {alpha!r}")
     r = A.shape[1]
-    return W + (alpha / r) * (A @ B)  # (N, M)
-# --8<-- [end:lora]
+    if r == 0:
+        raise ShapeError(f"the adapter rank r must be at least 1; got a {A.shape}, b {B.shape}")
+    real = isinstance(alpha, int | float | np.integer | np.floating) and not isinstance(alpha, bool)
+    if not real or not np.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite real number; got {alpha!r}")
+    out: NDArray[np.float64] = W + (float(alpha) / r) * (A @ B)  # (N, M)
+    return out
+    # --8<-- [end:lora-body]

@@ -12,6 +12,7 @@ __all__ = ["cosine_similarity", "embed", "norm", "one_hot"]
 
 # --8<-- [start:norm]
 def norm(x: ArrayLike) -> NDArray[np.float64]:
+    # --8<-- [end:norm]
     r"""Return the Euclidean length of each vector along the last axis.
 
     $$
@@ -38,15 +39,18 @@ def norm(x: ArrayLike) -> NDArray[np.float64]:
         >>> float(norm([3e200, 4e200]) / 1e200)  # squaring 3e200 would overflow
         5.0
     """
+    # --8<-- [start:norm-body]
     x = as_float_array(x, name="x", expected="(..., N)", min_ndim=1)
     s = np.abs(x).max(axis=-1, keepdims=True, initial=0.0)  # (..., 1)
     safe = np.where(s > 0, s, 1.0)  # a zero vector has length 0, not 0/0
-    return s[..., 0] * np.sqrt(((x / safe) ** 2).sum(axis=-1))  # type: ignore[no-any-return]
-# --8<-- [end:norm]
+    out: NDArray[np.float64] = s[..., 0] * np.sqrt(((x / safe) ** 2).sum(axis=-1))  # (...)
+    return out
+    # --8<-- [end:norm-body]
 
 
 # --8<-- [start:cosine]
 def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    # --8<-- [end:cosine]
     r"""Return the cosine of the angle between vectors, along the last axis.
 
     $$
@@ -75,6 +79,7 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
         >>> float(cosine_similarity([1.0, 2.0], [-2.0, -4.0]).round(12))
         -1.0
     """
+    # --8<-- [start:cosine-body]
     a = as_float_array(a, name="a", expected="(..., N)", min_ndim=1)
     b = as_float_array(b, name="b", expected="(..., N)", min_ndim=1)
     if a.shape[-1] != b.shape[-1]:
@@ -86,8 +91,9 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
         dots = ((a / na[..., None]) * (b / nb[..., None])).sum(axis=-1)  # (...)
     except ValueError:
         raise ShapeError(f"leading axes of a {a.shape} and b {b.shape} do not broadcast") from None
-    return np.clip(dots, -1.0, 1.0)
-# --8<-- [end:cosine]
+    out: NDArray[np.float64] = np.clip(dots, -1.0, 1.0)  # (...)
+    return out
+    # --8<-- [end:cosine-body]
 
 
 def one_hot(ids: ArrayLike, V: int) -> NDArray[np.float64]:
@@ -110,15 +116,18 @@ def one_hot(ids: ArrayLike, V: int) -> NDArray[np.float64]:
     """
     V = check_positive_int(V, name="V")
     idx = _check_ids(ids, V)
-    return (idx[..., None] == np.arange(V)).astype(np.float64)  # (..., V)
+    hot: NDArray[np.float64] = (idx[..., None] == np.arange(V)).astype(np.float64)  # (..., V)
+    return hot
 
 
 # --8<-- [start:embed]
 def embed(ids: ArrayLike, table: ArrayLike) -> NDArray[np.float64]:
+    # --8<-- [end:embed]
     r"""Look up the embedding row of each token id.
 
     $$
-    \operatorname{embed}(i) = E_{i,:} = e_i^\top E, \qquad E \in \mathbb{R}^{V \times D} .
+    \operatorname{embed}(i) = E_{i,:} = e_i E, \qquad E \in \mathbb{R}^{V \times D},\;
+    e_i \in \mathbb{R}^{1 \times V} \text{ one-hot} .
     $$
 
     The lookup *is* a matrix product with a one-hot vector, `one_hot(ids, V) @ table`, but
@@ -141,10 +150,11 @@ def embed(ids: ArrayLike, table: ArrayLike) -> NDArray[np.float64]:
                [2., 3.],
                [0., 1.]])
     """
+    # --8<-- [start:embed-body]
     E = as_float_array(table, name="table", expected="(V, D)", ndim=2)
     idx = _check_ids(ids, E.shape[0])
     return E[idx]  # (..., D)
-# --8<-- [end:embed]
+    # --8<-- [end:embed-body]
 
 
 def _check_ids(ids: ArrayLike, V: int) -> NDArray[np.intp]:
