@@ -48,10 +48,9 @@ def table(
     digits: int | None = None,
 ) -> str:
     """Return an HTML table whose cells are already formatted strings (or numbers)."""
-    # No class on <table>: Material styles only `table:not([class])`. The wrappers are Material's
-    # own, so the table scrolls sideways on a phone instead of widening the page.
+    # No class on <table>: Material styles only `table:not([class])`, and its JavaScript wraps every
+    # table so that it scrolls sideways on a phone instead of widening the page.
     out = [
-        '<div class="md-typeset__scrollwrap"><div class="md-typeset__table">'
         f'<table data-key="{html.escape(key)}"'
         + (f' data-digits="{digits}"' if digits is not None else "")
         + ">"
@@ -66,7 +65,7 @@ def table(
         label = f"<th>{rows[i]}</th>" if rows is not None else ""
         cells = "".join(f"<td>{c}</td>" for c in row)
         out.append(f"<tr>{label}{cells}</tr>")
-    out.append("</tbody></table></div></div>")
+    out.append("</tbody></table>")
     return "".join(out)
 
 
