@@ -23,6 +23,8 @@ hypothesis.settings.register_profile("dev", deadline=None, max_examples=200)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 torch.set_default_dtype(torch.float64)
+# The oracles are tiny tensors: a thread pool only adds overhead, badly so on a busy 2-core machine.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

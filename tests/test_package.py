@@ -45,6 +45,32 @@ def test_issue_api_is_exported_at_top_level() -> None:
         "causal_mask",
         "low_rank_approx",
         "lora_param_count",
+        # Part 2 (issue 3)
+        "numerical_grad",
+        "grad_check",
+        "softmax_jacobian",
+        "cross_entropy",
+        "cross_entropy_grad",
+        "layer_norm",
+        "layer_norm_backward",
+        "sigmoid",
+        "sigmoid_grad",
+        "tanh",
+        "tanh_grad",
+        "relu_grad",
+        "gelu",
+        "gelu_grad",
+        "Value",
+        # Part 3 (issue 4)
+        "entropy",
+        "cross_entropy_dist",
+        "kl_divergence",
+        "perplexity",
+        "NGramModel",
+        "apply_temperature",
+        "top_k_filter",
+        "top_p_filter",
+        "sample",
     ):
         assert name in llmath.__all__
 
@@ -54,6 +80,14 @@ def test_every_module_declares_all(module: ModuleType) -> None:
     assert hasattr(module, "__all__"), f"{module.__name__} has no __all__"
     for name in module.__all__:
         assert hasattr(module, name), f"{module.__name__}.__all__ lists missing {name}"
+
+
+@pytest.mark.parametrize(
+    "package", ["llmath.attention", "llmath.linalg", "llmath.calculus", "llmath.probability"]
+)
+def test_every_subpackage_name_is_exported_at_top_level(package: str) -> None:
+    missing = set(importlib.import_module(package).__all__) - set(llmath.__all__)
+    assert not missing, f"{package} exports {sorted(missing)} but llmath does not"
 
 
 def test_top_level_names_are_the_module_objects() -> None:

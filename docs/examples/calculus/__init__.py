@@ -1,0 +1,1 @@
+"""Examples for Part 2: calculus and backpropagation."""

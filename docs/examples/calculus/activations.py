@@ -1,0 +1,318 @@
+"""Worked examples for the activations chapter: inputs chosen here, every result computed by llmath.
+
+The deep stack and the RNN use seeded Gaussian weights; their backward passes call llmath's
+derivative functions, `linear_backward` and `rnn_backward`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from examples.show import BLUE, GREEN, ORANGE, PURPLE, RED, new_figure, svg
+from llmath.calculus.activations import (
+    gelu,
+    gelu_grad,
+    relu_grad,
+    sigmoid,
+    sigmoid_grad,
+    tanh,
+    tanh_grad,
+)
+from llmath.calculus.attention_grad import linear_backward
+from llmath.calculus.rnn import rnn_backward, rnn_forward
+from llmath.linalg.linear import linear, relu
+
+Array = NDArray[np.float64]
+
+GRID = np.linspace(-5.0, 5.0, 2001)  # step 0.005; contains 0 exactly
+FINE = np.linspace(-8.0, 8.0, 160001)  # step 1e-4, for the GELU approximation error
+X0 = 1.0  # where the derivative check is printed
+H_FD = 1e-5  # central-difference step
+
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, sigmoid_grad),
+    "tanh": (tanh, tanh_grad),
+    "relu": (relu, relu_grad),
+}
+# Deep stack x_{l+1} = act(x_l W_l): W_l has i.i.d. N(0, g^2 / D) entries.
+D, DEPTH, BATCH, STACK_SEED = 128, 50, 8, 0
+SCALES = (1.0, math.sqrt(2.0), 4.0, 16.0)
+# RNN h_t = tanh(h_{t-1} W_hh + x_t W_xh + b): hidden width DH, input width N.
+DH, N, T_MAX, RNN_SEED = 32, 8, 100, 1
+RHOS = (0.5, 0.9, 1.1, 1.5, 2.0, 3.0)
+T_SHOWN = (10, 50, 100)
+T_GRID = tuple(sorted({*range(1, T_MAX + 1, 4), *T_SHOWN}))  # the lengths T that are run
+RELU_SCALES = (1.0, 1.2, math.sqrt(2.0), 1.6, 2.0)
+
+
+def _all_functions() -> dict[str, tuple]:
+    return {
+        "sigmoid": (sigmoid, sigmoid_grad),
+        "tanh": (tanh, tanh_grad),
+        "relu": (relu, relu_grad),
+        "gelu": (gelu, gelu_grad),
+        "gelu (tanh)": (
+            functools.partial(gelu, approximate="tanh"),
+            functools.partial(gelu_grad, approximate="tanh"),
+        ),
+    }
+
+
+# ---- the functions and their derivatives -----------------------------------------------------
+
+
+def derivative_check() -> Array:
+    """Rows per activation: the derivative formula at X0 and the central difference at X0."""
+    rows = []
+    for f, fp in _all_functions().values():
+        fd0 = (f(X0 + H_FD) - f(X0 - H_FD)) / (2 * H_FD)
+        rows.append([float(fp(X0)), float(fd0)])
+    return np.array(rows)
+
+
+def derivative_check_grid() -> float:
+    """Max |formula - central difference| over GRID (away from ReLU's kink) and activations."""
+    grid = GRID[np.abs(GRID) > 2 * H_FD]  # at the kink a difference straddles two slopes
+    worst = 0.0
+    for f, fp in _all_functions().values():
+        fd = (f(grid + H_FD) - f(grid - H_FD)) / (2 * H_FD)
+        worst = max(worst, float(np.abs(fp(grid) - fd).max()))
+    return worst
+
+
+def max_slopes() -> Array:
+    """Rows sigmoid, tanh: grid argmax, grid max, closed-form argmax, closed-form max."""
+    out = []
+    for fp, closed in ((sigmoid_grad, 0.25), (tanh_grad, 1.0)):
+        d = fp(GRID)
+        i = int(np.argmax(d))
+        out.append([GRID[i], d[i], 0.0, closed])
+    return np.array(out)
+
+
+@functools.cache
+def gelu_tanh_error() -> Array:
+    """Rows GELU, GELU': max |tanh approximation - exact| on FINE and the x where it occurs."""
+    out = []
+    for f in (gelu, gelu_grad):
+        err = np.abs(f(FINE, approximate="tanh") - f(FINE))
+        i = int(np.argmax(err))
+        out.append([err[i], FINE[i]])
+    return np.array(out)
+
+
+def tanh_grad_precision() -> Array:
+    """At x = 5, 10, 15: relative error of 1 - tanh^2 and of tanh_grad against 1 / cosh^2."""
+    x = np.array([5.0, 10.0, 15.0])
+    exact = 1.0 / np.cosh(x) ** 2  # accurate to a few ulp for these x
+    naive = 1.0 - np.tanh(x) ** 2
+    return np.stack([np.abs(naive - exact) / exact, np.abs(tanh_grad(x) - exact) / exact])
+
+
+def functions_figure() -> str:
+    fig, ax = new_figure(6.0, 3.4)
+    x = np.linspace(-4, 4, 801)
+    colours = (BLUE, ORANGE, GREEN, PURPLE)
+    for (name, (f, _)), c in zip(list(_all_functions().items())[:4], colours, strict=True):
+        ax.plot(x, f(x), color=c, label=name)
+    ax.set_ylim(-1.2, 2.2)
+    ax.axhline(0, color="#000000", lw=0.5)
+    ax.set_xlabel("x")
+    ax.legend(frameon=False, loc="upper left")
+    ax.set_title("activations")
+    return svg(fig, alt="sigmoid, tanh, ReLU and GELU between x = -4 and 4")
+
+
+def derivatives_figure() -> str:
+    fig, ax = new_figure(6.0, 3.4)
+    x = np.linspace(-4, 4, 801)
+    colours = (BLUE, ORANGE, GREEN, PURPLE)
+    for (name, (_, fp)), c in zip(list(_all_functions().items())[:4], colours, strict=True):
+        ax.plot(x, fp(x), color=c, label=name + "'")
+    ax.axhline(0.25, color=BLUE, lw=0.8, ls=":")
+    ax.axhline(0, color="#000000", lw=0.5)
+    ax.set_xlabel("x")
+    ax.legend(frameon=False, loc="upper left")
+    ax.set_title("derivatives (dotted: 1/4)")
+    return svg(fig, alt="derivatives of sigmoid, tanh, ReLU and GELU between x = -4 and 4")
+
+
+# ---- gradients through a deep stack --------------------------------------------------------
+
+
+@functools.cache
+def _stack_inputs() -> tuple[Array, Array, Array]:
+    """x_0 (B, D), DEPTH standard normal (D, D) matrices, and dL/dx_n (B, D); one seed for all."""
+    rng = np.random.default_rng(STACK_SEED)
+    x = rng.standard_normal((BATCH, D))
+    w = rng.standard_normal((DEPTH, D, D))
+    return x, w, rng.standard_normal((BATCH, D))
+
+
+# --8<-- [start:stack]
+@functools.cache
+def stack_gradients(name: str, g: float) -> tuple[Array, Array]:
+    """||dL/dx_l|| for l = 0..DEPTH, and mean act'(z_l) per layer, for x_{l+1} = act(x_l W_l)."""
+    act, act_grad = ACTIVATIONS[name]
+    x, w_std, dx = _stack_inputs()  # x_0 (B, D), (DEPTH, D, D) with N(0, 1) entries, (B, D)
+    ws = [w * g / math.sqrt(D) for w in w_std]  # W_l with N(0, g^2 / D) entries
+    xs, zs = [], []
+    for w in ws:  # forward: keep every layer's input and pre-activation
+        z = linear(x, w)  # (B, D)
+        xs.append(x)
+        zs.append(z)
+        x = act(z)
+    # dx = dL/dx_n: the loss is L = sum(r * x_n) for a fixed random r
+    norms = [np.linalg.norm(dx)]
+    for x_l, z, w in zip(reversed(xs), reversed(zs), reversed(ws), strict=True):
+        dz = dx * act_grad(z)  # (B, D): through the activation
+        dx, _, _ = linear_backward(dz, x_l, w)  # (B, D): through the weights, dz W^T
+        norms.append(np.linalg.norm(dx))
+    return np.array(norms[::-1]), np.array([act_grad(z).mean() for z in zs])
+
+
+# --8<-- [end:stack]
+
+
+def per_layer_factor(name: str, g: float) -> float:
+    """Geometric-mean factor by which ||dL/dx_l|| changes per layer, going back to the input."""
+    norms, _ = stack_gradients(name, g)
+    return float((norms[0] / norms[-1]) ** (1.0 / DEPTH))
+
+
+def stack_table() -> Array:
+    """Rows (sigmoid, tanh, relu) x (per-layer gradient factor, mean act'(z)); cols SCALES."""
+    rows = []
+    for name in ACTIVATIONS:
+        rows.append([per_layer_factor(name, g) for g in SCALES])
+        rows.append([stack_gradients(name, g)[1].mean() for g in SCALES])
+    return np.array(rows)
+
+
+def relu_dead_fraction() -> float:
+    """Fraction of ReLU units with zero derivative, over all layers, g = sqrt 2."""
+    x, w_std, _ = _stack_inputs()
+    zeros = []
+    for w in w_std:
+        z = linear(x, w * math.sqrt(2.0 / D))
+        zeros.append(float((relu_grad(z) == 0).mean()))
+        x = relu(z)
+    return float(np.mean(zeros))
+
+
+def stack_figure() -> str:
+    fig, ax0 = new_figure(7.5, 3.0)
+    ax0.remove()
+    axes = fig.subplots(1, 3, sharey=True)
+    colours = (BLUE, ORANGE, GREEN, RED)
+    for ax, name in zip(axes, ACTIVATIONS, strict=True):
+        for g, c in zip(SCALES, colours, strict=True):
+            ax.semilogy(stack_gradients(name, g)[0], color=c, label=f"g = {g:.3g}")
+        ax.set_title(name)
+        ax.set_xlabel("layer l")
+    axes[0].set_ylabel("||dL/dx_l||")
+    axes[2].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return svg(fig, alt="gradient norm against layer for sigmoid, tanh and ReLU stacks")
+
+
+def relu_critical() -> Array:
+    """Rows per g in RELU_SCALES: measured per-layer factor, and g / sqrt 2."""
+    return np.array([[per_layer_factor("relu", g), g / math.sqrt(2.0)] for g in RELU_SCALES])
+
+
+# ---- gradients through time in a tanh RNN --------------------------------------------------
+
+
+@functools.cache
+def _rnn_inputs(rho: float) -> tuple[Array, ...]:
+    rng = np.random.default_rng(RNN_SEED)
+    w_hh = rng.standard_normal((DH, DH))  # (D, D)
+    w_hh *= rho / np.abs(np.linalg.eigvals(w_hh)).max()  # spectral radius exactly rho
+    w_xh = rng.standard_normal((N, DH)) / math.sqrt(N)  # (N, D)
+    x = rng.standard_normal((T_MAX, N))  # (T, N)
+    r = rng.standard_normal(DH)  # (D,): the loss is L = r . h_T
+    return x, w_xh, w_hh, r
+
+
+# --8<-- [start:rnn]
+@functools.cache
+def rnn_gradients(rho: float) -> tuple[Array, Array]:
+    """||dL/dh_0|| for L = r . h_T, T in T_GRID; and mean tanh'(a_t) along the longest run."""
+    x, w_xh, w_hh, r = _rnn_inputs(rho)
+    h0, b = np.zeros(DH), np.zeros(DH)
+    norms = []
+    for T in T_GRID:
+        _, cache = rnn_forward(x[:T], h0, w_xh, w_hh, b)  # (T, D) states
+        dh = np.zeros((T, DH))
+        dh[-1] = r  # only h_T enters the loss
+        _, dh0, _, _, _ = rnn_backward(dh, cache)  # (D,)
+        norms.append(np.linalg.norm(dh0))
+    return np.array(norms), tanh_grad(cache.a).mean(axis=-1)
+
+
+# --8<-- [end:rnn]
+
+
+def rnn_table() -> Array:
+    """Rows per rho: largest singular value of W_hh, log10 ||dL/dh_0|| at T_SHOWN, mean tanh'."""
+    rows = []
+    for rho in RHOS:
+        norms, tg = rnn_gradients(rho)
+        s_max = np.linalg.norm(_rnn_inputs(rho)[2], 2)
+        rows.append([s_max, *(np.log10(norms[T_GRID.index(T)]) for T in T_SHOWN), tg.mean()])
+    return np.array(rows)
+
+
+def rnn_figure() -> str:
+    fig, ax = new_figure(6.0, 3.4)
+    colours = (BLUE, GREEN, ORANGE, PURPLE, RED, "#6b7280")
+    t = np.array(T_GRID)
+    for rho, c in zip(RHOS, colours, strict=True):
+        ax.semilogy(t, rnn_gradients(rho)[0], color=c, label=f"ρ = {rho:g}")
+    ax.set_xlabel("sequence length T")
+    ax.set_ylabel("||dL/dh_0||")
+    ax.legend(frameon=False, fontsize=8, ncol=2)
+    return svg(fig, alt="gradient norm at h_0 against sequence length for six spectral radii")
+
+
+# ---- exercises -----------------------------------------------------------------------------
+
+
+def tanh_from_sigmoid() -> Array:
+    """max |tanh(x) - (2 sigma(2x) - 1)| and max |tanh'(x) - 4 sigma'(2x)| over GRID."""
+    return np.array(
+        [
+            [
+                np.abs(tanh(GRID) - (2 * sigmoid(2 * GRID) - 1)).max(),
+                np.abs(tanh_grad(GRID) - 4 * sigmoid_grad(2 * GRID)).max(),
+            ]
+        ]
+    )
+
+
+def gelu_extrema() -> Array:
+    """Rows min, max of GELU': grid location, grid value, closed-form location, value there."""
+    d = gelu_grad(GRID)
+    out = []
+    for i, x_star in ((int(np.argmin(d)), -math.sqrt(2.0)), (int(np.argmax(d)), math.sqrt(2.0))):
+        out.append([GRID[i], d[i], x_star, float(gelu_grad(x_star))])
+    return np.array(out)
+
+
+def tables() -> dict[str, Array]:
+    """Every numeric table the activations page prints, by key."""
+    return {
+        "activations/derivative-check": derivative_check(),
+        "activations/max-slope": max_slopes(),
+        "activations/gelu-tanh-error": gelu_tanh_error(),
+        "activations/stack": stack_table(),
+        "activations/rnn": rnn_table(),
+        "activations/ex-tanh-sigmoid": tanh_from_sigmoid(),
+        "activations/ex-gelu-extrema": gelu_extrema(),
+        "activations/ex-relu-critical": relu_critical(),
+    }

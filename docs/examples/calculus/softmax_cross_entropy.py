@@ -1,0 +1,147 @@
+"""Worked examples for the softmax and cross-entropy gradients chapter: inputs chosen here,
+every result computed by llmath."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+import llmath
+from llmath.calculus.cross_entropy import cross_entropy, cross_entropy_grad
+from llmath.calculus.softmax_grad import softmax_backward, softmax_jacobian
+
+Array = NDArray[np.float64]
+
+# One row of three logits for the Jacobian, and an upstream gradient g = dL/ds to push back.
+Z = np.array([2.0, 1.0, 0.1])
+G = np.array([1.0, -2.0, 0.5])
+
+# Three tokens, vocabulary of four, and the id of the correct next token for each.
+LOGITS = np.array(
+    [
+        [2.0, 0.5, -1.0, 0.0],
+        [0.1, 0.2, 0.3, 1.5],
+        [-0.5, 1.0, 3.0, 0.2],
+    ]
+)
+TARGETS = np.array([0, 3, 1])
+
+GPT2_VOCAB = 50_257
+
+
+@cache
+def jacobian_example() -> dict[str, Array]:
+    """s, J, its eigenvalues, the diagonal-only 'derivative', and three ways to compute g J."""
+    s = llmath.softmax(Z)  # (N,)
+    J = softmax_jacobian(Z)  # (N, N)
+    diag_only = np.diag(s * (1 - s))  # (N, N): what the claim "s_i (1 - s_i)" gives
+    full = G @ J  # (N,)
+    vjp = softmax_backward(G, s)  # (N,)
+    wrong = G @ diag_only  # (N,)
+    compare = np.array([[*v, v.sum()] for v in (full, vjp, wrong)])  # (3, N + 1)
+    return {
+        "s": np.stack([Z, s]),
+        "J": J,
+        "eig": np.linalg.eigvalsh(J),
+        "diag_only": diag_only,
+        "compare": compare,
+    }
+
+
+def vocab_cost(V: int = GPT2_VOCAB) -> dict[str, float]:
+    """Entries and bytes of a float64 (V, V) Jacobian, against the V numbers of the VJP."""
+    return {
+        "V": V,
+        "entries": float(V) * V,
+        "gib": float(V) * V * 8 / 2**30,
+        "vjp_entries": float(V),
+        "ratio": float(V),
+    }
+
+
+@cache
+def ce_example() -> dict[str, Array | float]:
+    """The three-token loss, probabilities, one-hot targets and gradients (mean and per token)."""
+    n = TARGETS.size
+    probs = llmath.softmax(LOGITS)  # (n, V)
+    hot = llmath.one_hot(TARGETS, LOGITS.shape[-1])  # (n, V)
+    grad = cross_entropy_grad(LOGITS, TARGETS)  # (n, V)
+    per_token = -np.take_along_axis(llmath.log_softmax(LOGITS), TARGETS[:, None], -1)[:, 0]
+    return {
+        "loss": cross_entropy(LOGITS, TARGETS),
+        "per_token": per_token,
+        "probs": probs,
+        "onehot": hot,
+        "grad": grad,
+        "sum_grad": grad * n,
+    }
+
+
+def chain_rule_grad() -> Array:
+    """Cross-entropy gradient of token 1 the long way: dL/ds = -e_y / s_y, then softmax_backward."""
+    s = llmath.softmax(LOGITS[0])  # (V,)
+    y = TARGETS[0]
+    dout = -llmath.one_hot(y, s.size) / s[y]  # (V,): d(-log s_y)/ds
+    return softmax_backward(dout, s)
+
+
+def naive_cross_entropy(z: Array, y: int) -> float:
+    """The textbook formula -log(exp(z_y) / sum exp(z)), evaluated literally (it can overflow)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        e = np.exp(z)
+        return float(-np.log(e[y] / e.sum()))
+
+
+def stability() -> list[dict[str, object]]:
+    """Naive formula against llmath's cross_entropy on large and widely spread logits."""
+    cases = [([1.0, 2.0], 1), ([1000.0, 1001.0], 1), ([0.0, 800.0], 0), ([-1000.0, -1001.0], 0)]
+    return [
+        {
+            "z": z,
+            "y": y,
+            "naive": naive_cross_entropy(np.array(z), y),
+            "stable": cross_entropy(z, y),
+        }
+        for z, y in cases
+    ]
+
+
+@cache
+def margin_curve() -> dict[str, Array]:
+    """Loss and gradient for logits (x, 1, 0.1), target 0, as the first logit x varies."""
+    xs = np.linspace(-6.0, 8.0, 141)
+    rows = np.stack([xs, np.full_like(xs, 1.0), np.full_like(xs, 0.1)], axis=-1)  # (141, 3)
+    loss = np.array([cross_entropy(r, 0) for r in rows])  # (141,)
+    grad = np.array([cross_entropy_grad(r, 0) for r in rows])  # (141, 3)
+    return {"x": xs, "loss": loss, "grad": grad}
+
+
+def uniform_jacobian_eigenvalues(N: int = 4) -> Array:
+    """Eigenvalues of the softmax Jacobian at z = 0 (uniform probabilities 1/N)."""
+    return np.linalg.eigvalsh(softmax_jacobian(np.zeros(N)))
+
+
+def jacobian_from_vjps(z: Array = Z) -> Array:
+    """Build J one row at a time: row i is the VJP of the basis vector e_i."""
+    s = llmath.softmax(z)
+    return np.stack([softmax_backward(e, s) for e in np.eye(z.size)])
+
+
+def tables() -> dict[str, Array]:
+    j = jacobian_example()
+    ce = ce_example()
+    return {
+        "softmax-ce/z-s": j["s"],
+        "softmax-ce/jacobian": j["J"],
+        "softmax-ce/eigenvalues": j["eig"],
+        "softmax-ce/diag-only": j["diag_only"],
+        "softmax-ce/vjp-compare": j["compare"],
+        "softmax-ce/logits": LOGITS,
+        "softmax-ce/probs": ce["probs"],
+        "softmax-ce/grad": ce["grad"],
+        "softmax-ce/sum-vs-mean": np.stack([ce["sum_grad"][0], ce["grad"][0]]),
+        "softmax-ce/uniform-eig": uniform_jacobian_eigenvalues(),
+        "softmax-ce/from-vjps": jacobian_from_vjps(),
+    }

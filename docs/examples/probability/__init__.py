@@ -1,0 +1,1 @@
+"""Worked examples for Part 3: probability and information theory."""

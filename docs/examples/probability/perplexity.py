@@ -1,0 +1,178 @@
+"""Worked examples for the perplexity page: inputs chosen here, every result computed by llmath."""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import numpy as np
+from numpy.typing import NDArray
+
+from llmath.probability.information import cross_entropy_dist, entropy
+from llmath.probability.perplexity import (
+    bits_per_byte,
+    nats_to_bits,
+    perplexity,
+    perplexity_from_log_probs,
+)
+
+Array = NDArray[np.float64]
+
+# The example text: not all ASCII, so UTF-8 bytes and characters differ in number.
+TEXT = "the cat sat on the mat, the dog sat on the log, and the café was naïve."
+UNIFORM_VS = (2, 10, 256, 50257)
+UNIFORM_T = 1000
+SEED = 7
+
+# Data distribution p and a model q over V = 5 tokens, for "perplexity on data vs entropy".
+P_DATA = np.array([0.4, 0.3, 0.15, 0.1, 0.05])
+Q_MODEL = np.array([0.3, 0.3, 0.2, 0.1, 0.1])
+N_SAMPLES = 20_000
+
+# A distribution with perplexity exactly 10: one token at 1/2, 25 tokens at 1/50.
+TEN = np.array([0.5] + [0.02] * 25)
+
+
+def _char_model() -> dict[str, float]:
+    """A character unigram model fitted to TEXT: q(c) = count(c) / number of characters."""
+    chars, counts = np.unique(list(TEXT), return_counts=True)
+    return dict(zip(chars.tolist(), (counts / counts.sum()).tolist(), strict=True))
+
+
+def tokenisations() -> dict[str, list[str]]:
+    """The same text cut two ways: characters, and words with their leading space."""
+    return {"characters": list(TEXT), "words": re.findall(r" ?[^ ]+", TEXT)}
+
+
+@functools.cache
+def token_log_probs() -> dict[str, Array]:
+    """Natural log-prob of each token; a word's is the sum over its characters (chain rule)."""
+    q = _char_model()
+    return {
+        name: np.array([sum(math.log(q[c]) for c in tok) for tok in toks])
+        for name, toks in tokenisations().items()
+    }
+
+
+def tokenisation_table() -> Array:
+    """Rows: characters, words. Columns: tokens, total nats, nats/token, PPL/token, bits/byte."""
+    n_bytes = len(TEXT.encode("utf-8"))
+    rows = []
+    for lp in token_log_probs().values():
+        total = float(-lp.sum())
+        rows.append(
+            [
+                lp.size,
+                total,
+                total / lp.size,
+                perplexity_from_log_probs(lp),
+                bits_per_byte(total, n_bytes),
+            ]
+        )
+    return np.array(rows)
+
+
+def compression_table() -> Array:
+    """Rows: uniform over 256 bytes, byte unigram fitted to TEXT.
+
+    Columns: bits/byte, total bits, compressed bytes (bits / 8), raw bytes.
+    """
+    data = TEXT.encode("utf-8")
+    n = len(data)
+    values, counts = np.unique(np.frombuffer(data, dtype=np.uint8), return_counts=True)
+    q = dict(zip(values.tolist(), (counts / n).tolist(), strict=True))
+    totals = [n * math.log(256), -sum(math.log(q[b]) for b in data)]  # nats
+    rows = []
+    for total in totals:
+        bpb = bits_per_byte(total, n)
+        rows.append([bpb, bpb * n, bpb * n / 8, n])
+    return np.array(rows)
+
+
+def uniform_table() -> Array:
+    """Rows: V. Columns: V, mean loss (nats), mean loss (bits), PPL from nats, PPL from bits."""
+    rng = np.random.default_rng(SEED)
+    rows = []
+    for v in UNIFORM_VS:
+        tokens = rng.integers(0, v, size=UNIFORM_T)  # any data: the uniform model ignores it
+        log_probs = np.full(tokens.shape, -math.log(v))  # q(x_t) = 1 / V for every token
+        loss = float(-log_probs.mean())
+        bits = float(nats_to_bits(loss))
+        rows.append(
+            [v, loss, bits, perplexity_from_log_probs(log_probs), perplexity(bits, unit="bits")]
+        )
+    return np.array(rows)
+
+
+@functools.cache
+def data_table() -> Array:
+    """Rows: model = p, model = q, uniform. Columns: PPL on sampled data, exp(H(p, model))."""
+    rng = np.random.default_rng(SEED)
+    data = rng.choice(P_DATA.size, size=N_SAMPLES, p=P_DATA)  # tokens drawn from p
+    uniform = np.full(P_DATA.size, 1.0 / P_DATA.size)
+    rows = []
+    for model in (P_DATA, Q_MODEL, uniform):
+        sampled = perplexity_from_log_probs(np.log(model[data]))
+        rows.append([sampled, perplexity(cross_entropy_dist(P_DATA, model))])
+    return np.array(rows)
+
+
+def ten_table() -> Array:
+    """Rows: uniform over 10, TEN. Columns: support size, largest probability, H nats, PPL."""
+    rows = []
+    for p in (np.full(10, 0.1), TEN):
+        h = entropy(p)
+        rows.append([np.count_nonzero(p), p.max(), h, perplexity(h)])
+    return np.array(rows)
+
+
+def tables() -> dict[str, Array]:
+    """Every numeric table on the perplexity page, keyed as on the page."""
+    return {
+        "perplexity/uniform": uniform_table()[:, 1:],
+        "perplexity/data": data_table(),
+        "perplexity/ten": ten_table()[:, 1:],
+        "perplexity/compression": compression_table()[:, :3],
+        "perplexity/tokenisation": tokenisation_table()[:, 1:],
+    }
+
+
+# ---- figures -------------------------------------------------------------------------------
+
+
+def figure_surprisal() -> str:
+    """Surprisal in bits of each word token of TEXT, with the mean."""
+    from examples.show import BLUE, ORANGE, new_figure, svg
+
+    words = tokenisations()["words"]
+    bits = np.asarray(nats_to_bits(-token_log_probs()["words"]))
+    fig, ax = new_figure(6.4, 3.2)
+    ax.bar(np.arange(len(words)), bits, color=BLUE)
+    ax.axhline(bits.mean(), color=ORANGE, ls="--", lw=1.5, label=f"mean = {bits.mean():.2f} bits")
+    ax.set_xticks(np.arange(len(words)))
+    ax.set_xticklabels([w.strip() for w in words], rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("surprisal −log₂ q (bits)")
+    ax.legend(frameon=False)
+    return svg(
+        fig, alt="Surprisal in bits of each word of the example text under the character model"
+    )
+
+
+def figure_perplexity_vs_loss() -> str:
+    """Perplexity = e^loss, with the uniform models' losses ln V marked."""
+    from examples.show import BLUE, ORANGE, new_figure, svg
+
+    loss = np.linspace(0.0, 11.0, 200)
+    fig, ax = new_figure(5.5, 3.0)
+    ax.semilogy(loss, np.asarray(perplexity(loss)), color=BLUE, lw=2)
+    for v in UNIFORM_VS:
+        ax.plot([math.log(v)], [perplexity(math.log(v))], "o", color=ORANGE)
+        ax.annotate(
+            f"uniform, V = {v}", (math.log(v), v), textcoords="offset points", xytext=(6, -12)
+        )
+    ax.set_xlabel("mean loss (nats per token)")
+    ax.set_ylabel("perplexity (log scale)")
+    return svg(
+        fig, alt="Perplexity grows exponentially with the mean loss; uniform models sit at ln V"
+    )
