@@ -8,6 +8,7 @@ import pkgutil
 import re
 import subprocess
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -121,3 +122,25 @@ def test_shape_error_is_a_value_error() -> None:
     assert issubclass(llmath.ShapeError, ValueError)
     with pytest.raises(ValueError, match=r"q must have shape \(\.\.\., T, K\)"):
         llmath.scaled_dot_product_attention([1.0], [[1.0]], [[1.0]])
+
+
+def test_every_returns_section_is_one_item() -> None:
+    """A Returns entry whose second line is not indented renders as a second, bogus return row."""
+    import griffe
+
+    package = griffe.load("llmath", search_paths=[str(Path(llmath.__file__).parents[1])])
+    split: list[str] = []
+
+    def walk(obj: griffe.Object) -> None:
+        for member in obj.members.values():
+            if member.is_alias:
+                continue
+            if member.is_module or member.is_class:
+                walk(member)  # type: ignore[arg-type]
+            if member.is_function and member.docstring:
+                for section in member.docstring.parse("google"):
+                    if section.kind.value == "returns" and len(section.value) != 1:
+                        split.append(member.path)
+
+    walk(package)
+    assert not split, f"indent the continuation lines of Returns in {split}"

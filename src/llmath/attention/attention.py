@@ -40,7 +40,7 @@ def causal_mask(T: int, S: int | None = None) -> NDArray[np.bool_]:
 
     Returns:
         Boolean array of shape `(T, S)`; `True` means "may attend" (torch's convention for
-        boolean masks).
+            boolean masks).
 
     Raises:
         ValueError: if `T` or `S` is not a positive integer, or `S < T`.
@@ -85,7 +85,7 @@ def scaled_dot_product_attention(
 
     Returns:
         `AttentionResult(output, weights)` with `output` of shape `(..., T, Dv)` and `weights`
-        of shape `(..., T, S)`.
+            of shape `(..., T, S)`.
 
     Raises:
         ShapeError: if ranks or axis lengths do not match.

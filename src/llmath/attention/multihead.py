@@ -102,7 +102,7 @@ def multi_head_attention(
 
     Returns:
         `AttentionResult(output, weights)`: `output` of shape `(..., T, D)` and per-head
-        `weights` of shape `(..., H, T, S)`.
+            `weights` of shape `(..., H, T, S)`.
 
     Raises:
         ShapeError: if a weight is not `(D, D)`, `H` does not divide `D`, or the inputs'

@@ -63,8 +63,8 @@ def layer_norm(
 
     Returns:
         `(out, cache)`: `out` of shape `(..., D)` and the
-        [LayerNormCache][llmath.calculus.layernorm.LayerNormCache] for
-        [layer_norm_backward][llmath.calculus.layernorm.layer_norm_backward].
+            [LayerNormCache][llmath.calculus.layernorm.LayerNormCache] for
+            [layer_norm_backward][llmath.calculus.layernorm.layer_norm_backward].
 
     Raises:
         ShapeError: if `x` has no axis, or `gamma`/`beta` are not of shape `(D,)`.
@@ -126,7 +126,7 @@ def layer_norm_backward(dout: ArrayLike, cache: LayerNormCache) -> tuple[Array, 
 
     Returns:
         `(dx, dgamma, dbeta)` of shapes `(..., D)`, `(D,)`, `(D,)`; `dgamma` and `dbeta` are
-        summed over all leading axes.
+            summed over all leading axes.
 
     Raises:
         ShapeError: if `dout` does not have the shape of the forward input.

@@ -60,7 +60,7 @@ def rnn_forward(
 
     Returns:
         `(h, cache)`: the states $h_1, \dots, h_T$, shape `(..., T, D)`, and an
-        [RNNCache][llmath.calculus.rnn.RNNCache].
+            [RNNCache][llmath.calculus.rnn.RNNCache].
 
     Raises:
         ShapeError: if the shapes do not chain.
@@ -128,7 +128,7 @@ def rnn_backward(dh: ArrayLike, cache: RNNCache) -> tuple[Array, Array, Array, A
 
     Returns:
         `(dx, dh0, dw_xh, dw_hh, db)` of shapes `(..., T, N)`, `(..., D)`, `(N, D)`,
-        `(D, D)` and `(D,)`; weight gradients are summed over all leading axes.
+            `(D, D)` and `(D,)`; weight gradients are summed over all leading axes.
 
     Raises:
         ShapeError: if `dh` does not have the shape of the forward output.

@@ -112,7 +112,7 @@ def entropy(p: ArrayLike, *, unit: str = "nats") -> Array | float:
 
     Returns:
         The entropy, shape `(...)`; a Python float when `p` is 1-D. Between 0 (one-hot) and
-        $\log V$ (uniform).
+            $\log V$ (uniform).
 
     Raises:
         ValueError: if `p` is not a distribution (see `check_distribution`) or `unit` is unknown.
@@ -206,7 +206,7 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, *, unit: str = "nats") -> Array | 
 
     Returns:
         $\mathrm{KL}(p \,\|\, q) \ge 0$, shape the broadcast of the leading axes; a float for
-        1-D inputs. Not symmetric in `p` and `q`.
+            1-D inputs. Not symmetric in `p` and `q`.
 
     Raises:
         ValueError: if `p` or `q` is not a distribution, the shapes do not match, or `unit` is

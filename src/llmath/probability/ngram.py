@@ -295,7 +295,7 @@ class NGramModel:
 
         Returns:
             The smoothed conditional distribution. For a context never seen in training it is
-            uniform when $k > 0$.
+                uniform when $k > 0$.
 
         Raises:
             ValueError: if the model has not been fitted, or $k = 0$ and the context was never

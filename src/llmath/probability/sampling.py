@@ -140,7 +140,7 @@ def top_k_filter(probs: ArrayLike, k: int) -> NDArray[np.float64]:
 
     Returns:
         The filtered distribution, shape `(..., V)`, with exactly $V - k$ zeros forced (entries
-        that were already 0 may be among the kept ones).
+            that were already 0 may be among the kept ones).
 
     Raises:
         ValueError: if `probs` is not a distribution or `k` is not an integer in $[1, V]$.
@@ -243,8 +243,8 @@ def sample(
 
     Returns:
         Token ids in $[0, V)$: a Python `int` when `probs` has shape `(V,)` and `size` is
-        `None`; otherwise an int64 array of shape `size + (...)` (the draws' axes first, then
-        the batch axes of `probs`).
+            `None`; otherwise an int64 array of shape `size + (...)` (the draws' axes first, then
+            the batch axes of `probs`).
 
     Raises:
         TypeError: if `rng` is not a `numpy.random.Generator`.
