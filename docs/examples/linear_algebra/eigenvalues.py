@@ -39,8 +39,8 @@ def spectrum(a: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def row_entropy(a: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Entropy of every row in nats, -sum_s A_ts log A_ts (0 log 0 = 0): how spread a row is."""
-    return -(a * np.log(np.where(a > 0, a, 1.0))).sum(axis=-1)  # type: ignore[no-any-return]
+    """Entropy of every row in nats (Part 3's llmath.entropy): how spread a row is."""
+    return np.asarray(llmath.entropy(a, unit="nats"))
 
 
 # --8<-- [start:two-by-two]
