@@ -17,6 +17,11 @@ class ShapeError(ValueError):
     """An array had the wrong number of axes or mismatched axis lengths."""
 
 
+def _axes(n: int) -> str:
+    """`1 axis`, `2 axes`: a count of axes for an error message."""
+    return f"{n} axis" if n == 1 else f"{n} axes"
+
+
 def as_float_array(
     x: ArrayLike, *, name: str, expected: str, min_ndim: int = 0, ndim: int | None = None
 ) -> NDArray[np.float64]:
@@ -45,10 +50,12 @@ def as_float_array(
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array of shape {expected}: {exc}") from None
     if ndim is not None and arr.ndim != ndim:
-        raise ShapeError(f"{name} must have shape {expected} ({ndim} axes); got shape {arr.shape}")
+        raise ShapeError(
+            f"{name} must have shape {expected} ({_axes(ndim)}); got shape {arr.shape}"
+        )
     if arr.ndim < min_ndim:
         raise ShapeError(
-            f"{name} must have shape {expected} (at least {min_ndim} axes); got shape {arr.shape}"
+            f"{name} must have shape {expected} (at least {_axes(min_ndim)}); got shape {arr.shape}"
         )
     if not np.all(np.isfinite(arr)):
         raise ValueError(

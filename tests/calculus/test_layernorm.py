@@ -232,7 +232,7 @@ def test_bad_input() -> None:
         layer_norm(x, np.ones(4), b)
     with pytest.raises(ShapeError, match=r"beta must have shape \(D,\)"):
         layer_norm(x, g, np.zeros(2))
-    with pytest.raises(ShapeError, match=r"gamma must have shape \(D,\) \(1 axes\)"):
+    with pytest.raises(ShapeError, match=r"gamma must have shape \(D,\) \(1 axis\)"):
         layer_norm(x, np.ones((1, 3)), b)
     with pytest.raises(ShapeError, match="x must have shape"):
         layer_norm(1.0, g, b)

@@ -65,7 +65,7 @@ def test_norm_triangle_inequality_and_bounds(pair: tuple[np.ndarray, np.ndarray]
 
 
 def test_norm_bad_input() -> None:
-    with pytest.raises(ShapeError, match=r"x must have shape \(\.\.\., N\)"):
+    with pytest.raises(ShapeError, match=r"x must have shape \(\.\.\., D\)"):
         norm(3.0)
     with pytest.raises(ValueError, match="finite"):
         norm([1.0, np.nan])
@@ -130,7 +130,7 @@ def test_cosine_bad_input() -> None:
         cosine_similarity([0.0, 0.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="zero vector"):
         cosine_similarity([[1.0, 2.0], [0.0, 0.0]], [1.0, 2.0])
-    with pytest.raises(ShapeError, match="must share N"):
+    with pytest.raises(ShapeError, match="must share D"):
         cosine_similarity([1.0, 2.0], [1.0, 2.0, 3.0])
     with pytest.raises(ShapeError, match="do not broadcast"):
         cosine_similarity(np.ones((2, 3)), np.ones((4, 3)))

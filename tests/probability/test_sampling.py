@@ -213,7 +213,7 @@ def test_temperature_rejects_bad_logits() -> None:
         apply_temperature([1.0, np.nan], 1.0)
     with pytest.raises(ValueError, match="finite"):
         apply_temperature([1.0, -np.inf], 1.0)
-    with pytest.raises(ShapeError, match="at least 1 axes"):
+    with pytest.raises(ShapeError, match="at least 1 axis"):
         apply_temperature(2.0, 1.0)
 
 

@@ -16,15 +16,15 @@ def norm(x: ArrayLike) -> NDArray[np.float64]:
     r"""Return the Euclidean length of each vector along the last axis.
 
     $$
-    \lVert x \rVert_2 = \sqrt{\sum_{i=1}^{N} x_i^2}
-    = s \sqrt{\sum_{i=1}^{N} (x_i / s)^2}, \qquad s = \max_i |x_i| .
+    \lVert x \rVert_2 = \sqrt{\sum_{i=1}^{D} x_i^2}
+    = s \sqrt{\sum_{i=1}^{D} (x_i / s)^2}, \qquad s = \max_i |x_i| .
     $$
 
     The scaled form is what is computed: squaring $10^{200}$ overflows to infinity in float64,
     while $x_i / s$ lies in $[-1, 1]$, so every square is at most 1.
 
     Args:
-        x: vectors, shape `(..., N)`.
+        x: vectors, shape `(..., D)`.
 
     Returns:
         Lengths, shape `(...)`.
@@ -40,7 +40,7 @@ def norm(x: ArrayLike) -> NDArray[np.float64]:
         5.0
     """
     # --8<-- [start:norm-body]
-    x = as_float_array(x, name="x", expected="(..., N)", min_ndim=1)
+    x = as_float_array(x, name="x", expected="(..., D)", min_ndim=1)
     s = np.abs(x).max(axis=-1, keepdims=True, initial=0.0)  # (..., 1)
     safe = np.where(s > 0, s, 1.0)  # a zero vector has length 0, not 0/0
     out: NDArray[np.float64] = s[..., 0] * np.sqrt(((x / safe) ** 2).sum(axis=-1))  # (...)
@@ -62,8 +62,8 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     undefined, so a zero vector is an error rather than a silent 0 or NaN.
 
     Args:
-        a: shape `(..., N)`.
-        b: shape `(..., N)`, broadcastable against `a`; e.g. `a[:, None]` and `b[None]` give
+        a: shape `(..., D)`.
+        b: shape `(..., D)`, broadcastable against `a`; e.g. `a[:, None]` and `b[None]` give
             every pair.
 
     Returns:
@@ -80,10 +80,10 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
         -1.0
     """
     # --8<-- [start:cosine-body]
-    a = as_float_array(a, name="a", expected="(..., N)", min_ndim=1)
-    b = as_float_array(b, name="b", expected="(..., N)", min_ndim=1)
+    a = as_float_array(a, name="a", expected="(..., D)", min_ndim=1)
+    b = as_float_array(b, name="b", expected="(..., D)", min_ndim=1)
     if a.shape[-1] != b.shape[-1]:
-        raise ShapeError(f"a (..., N) and b (..., N) must share N; got {a.shape} and {b.shape}")
+        raise ShapeError(f"a (..., D) and b (..., D) must share D; got {a.shape} and {b.shape}")
     na, nb = norm(a), norm(b)  # (...), (...)
     if np.any(na == 0) or np.any(nb == 0):
         raise ValueError("cosine similarity is undefined for a zero vector")
