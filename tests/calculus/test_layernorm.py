@@ -240,7 +240,7 @@ def test_bad_input() -> None:
         layer_norm([[1.0, np.nan, 2.0]], g, b)
     with pytest.raises(ValueError, match="gamma must be finite"):
         layer_norm(x, [1.0, np.inf, 1.0], b)
-    for eps in (-1e-5, np.nan, np.inf, True, "0.1x"):
+    for eps in (-1e-5, np.nan, np.inf, True, "0.1x", "1e-5", None):
         with pytest.raises(ValueError, match="eps must be"):
             layer_norm(x, g, b, eps=eps)
     with pytest.raises(ValueError, match="eps = 0 and a token of x is constant"):

@@ -140,6 +140,8 @@ def test_sampling_from_a_deterministic_model() -> None:
     [
         (lambda: NGramModel(0), "positive integer"),
         (lambda: NGramModel(2, k=-1.0), "k must be"),
+        (lambda: NGramModel(2, k=True), "k must be a real number >= 0; got True"),
+        (lambda: NGramModel(2, k="1"), "k must be a real number >= 0; got '1'"),  # type: ignore[arg-type]
         (lambda: NGramModel(2).fit([]), "at least one sentence"),
         (lambda: NGramModel(2).fit(["a </s>"]), "reserved"),
         (lambda: NGramModel(2).distribution(["a"]), "not been fitted"),

@@ -80,9 +80,9 @@ class Value:
     def _lift(other: object) -> Value | None:
         if isinstance(other, Value):
             return other
-        if isinstance(other, numbers.Real) and not isinstance(other, bool):
-            return Value(float(other))
-        return None  # the operator returns NotImplemented, and Python raises TypeError
+        if isinstance(other, bool) or not isinstance(other, numbers.Real):
+            return None  # the operator returns NotImplemented, and Python raises TypeError
+        return Value(float(other))
 
     # --8<-- [start:ops]
     def __add__(self, other: object) -> Value:

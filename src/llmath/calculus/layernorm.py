@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array
+from llmath._checks import ShapeError, as_float_array, check_real
 
 __all__ = ["LayerNormCache", "layer_norm", "layer_norm_backward"]
 
@@ -23,16 +23,6 @@ class LayerNormCache(NamedTuple):
     r"""`(..., 1)`: $r = 1/\sqrt{\sigma^2 + \varepsilon}$ per token (torch's `rstd`)."""
     gamma: Array
     r"""`(D,)`: the per-feature scale $\gamma$, as float64."""
-
-
-def _check_eps(eps: float) -> float:
-    try:
-        value = float(eps)
-    except (TypeError, ValueError):
-        raise ValueError(f"eps must be a real number >= 0; got {eps!r}") from None
-    if isinstance(eps, bool) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"eps must be a finite number >= 0; got {eps!r}")
-    return value
 
 
 # --8<-- [start:layer-norm]
@@ -88,7 +78,7 @@ def layer_norm(
     for name, p in (("gamma", gamma), ("beta", beta)):
         if p.shape != (D,):
             raise ShapeError(f"{name} must have shape (D,) = ({D},) for x {x.shape}; got {p.shape}")
-    eps = _check_eps(eps)
+    eps = check_real(eps, name="eps", at_least=0)
     if eps == 0 and np.any(x.max(axis=-1) == x.min(axis=-1)):
         raise ValueError("eps = 0 and a token of x is constant: its variance is 0; use eps > 0")
     mu = x.mean(axis=-1, keepdims=True)  # (..., 1)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array
+from llmath._checks import ShapeError, as_float_array, check_real
 
 __all__ = ["grad_check", "numerical_grad", "numerical_hessian", "numerical_jacobian"]
 
@@ -30,11 +30,7 @@ def _steps(x: NDArray[np.float64], h: float | None, kind: str) -> NDArray[np.flo
     if h is None:
         scaled: NDArray[np.float64] = EPS ** _POWER[kind] * np.maximum(1.0, np.abs(x))
         return scaled
-    if isinstance(h, bool) or not isinstance(h, int | float | np.floating | np.integer):
-        raise ValueError(f"h must be a positive number or None; got {h!r}")
-    if not (np.isfinite(h) and h > 0):
-        raise ValueError(f"h must be a positive, finite step; got h={h!r}")
-    return np.full(x.shape, float(h))
+    return np.full(x.shape, check_real(h, name="h", above=0))
 
 
 def _check_step(step: Any, xi: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_positive_int
+from llmath._checks import ShapeError, as_float_array, check_positive_int, check_real
 
 __all__ = ["lora_merge", "lora_param_count", "low_rank_approx"]
 
@@ -133,9 +133,7 @@ def lora_merge(w: ArrayLike, a: ArrayLike, b: ArrayLike, *, alpha: float) -> NDA
     r = A.shape[1]
     if r == 0:
         raise ShapeError(f"the adapter rank r must be at least 1; got a {A.shape}, b {B.shape}")
-    real = isinstance(alpha, int | float | np.integer | np.floating) and not isinstance(alpha, bool)
-    if not real or not np.isfinite(alpha):
-        raise ValueError(f"alpha must be a finite real number; got {alpha!r}")
-    out: NDArray[np.float64] = W + (float(alpha) / r) * (A @ B)  # (N, M)
+    scale = check_real(alpha, name="alpha") / r
+    out: NDArray[np.float64] = W + scale * (A @ B)  # (N, M)
     return out
     # --8<-- [end:lora-body]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array
+from llmath._checks import ShapeError, as_float_array, check_real
 from llmath.probability.information import check_distribution
 
 __all__ = [
@@ -107,8 +107,7 @@ def categorical_map(counts: ArrayLike, alpha: float) -> Array:
     """
     # --8<-- [start:map-body]
     c = _counts(counts)
-    if not np.isfinite(alpha) or alpha < 1:
-        raise ValueError(f"alpha must be a finite number >= 1; got {alpha!r}")
+    alpha = check_real(alpha, name="alpha", at_least=1)
     pseudo = c + (alpha - 1.0)  # (..., V)
     total = pseudo.sum(axis=-1, keepdims=True)  # (..., 1)
     if (total == 0).any():
@@ -178,9 +177,8 @@ def _regression(
     Y = as_float_array(y, name="y", expected="(N,)", ndim=1)
     if Y.shape[0] != X.shape[0]:
         raise ShapeError(f"y must have shape (N,) with N = {X.shape[0]} rows of x; got {Y.shape}")
-    for name, v in (("noise_var", noise_var), ("prior_var", prior_var)):
-        if not np.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be a positive finite number; got {v!r}")
+    check_real(noise_var, name="noise_var", above=0)
+    check_real(prior_var, name="prior_var", above=0)
     return X, Y
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from llmath._checks import check_positive_int
+from llmath._checks import check_positive_int, check_real
 
 __all__ = ["BOS", "EOS", "GRAMMAR", "UNK", "NGramModel", "enumerate_sentences", "generate_corpus"]
 
@@ -206,9 +206,7 @@ class NGramModel:
 
     def __init__(self, n: int, *, k: float = 1.0) -> None:
         self.n = check_positive_int(n, name="n")
-        if not np.isfinite(k) or k < 0:
-            raise ValueError(f"k must be a finite number >= 0; got {k!r}")
-        self.k = float(k)
+        self.k = check_real(k, name="k", at_least=0)
         self.vocab: list[str] = []
         self._index: dict[str, int] = {}
         self._counts: dict[tuple[str, ...], Array] = {}

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import as_float_array
+from llmath._checks import as_float_array, check_real
 from llmath.attention.softmax import softmax
 from llmath.probability.information import check_distribution
 
@@ -74,17 +74,13 @@ def apply_temperature(logits: ArrayLike, temperature: float) -> NDArray[np.float
 
 
 def _check_temperature(temperature: object) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise ValueError(f"temperature must be a real number > 0; got {temperature!r}")
-    T = float(temperature)
-    if T == 0.0:
+    real = isinstance(temperature, numbers.Real) and not isinstance(temperature, bool)
+    if real and temperature == 0:
         raise ValueError(
             "temperature must be > 0; got 0, which divides by zero "
             "(T -> 0 is a limit: use greedy(logits) for the argmax)"
         )
-    if not (np.isfinite(T) and T > 0):
-        raise ValueError(f"temperature must be a finite number > 0; got {temperature!r}")
-    return T
+    return check_real(temperature, name="temperature", above=0)
 
 
 # --8<-- [start:greedy]
@@ -154,11 +150,12 @@ def top_k_filter(probs: ArrayLike, k: int) -> NDArray[np.float64]:
     # --8<-- [start:top-k-body]
     p = check_distribution(probs, name="probs")  # (..., V)
     V = p.shape[-1]
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= V:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= V:
         raise ValueError(f"k must be an integer with 1 <= k <= V = {V}; got {k!r}")
     keep = _ranks(p) < k  # (..., V): True for the k largest
     kept = np.where(keep, p, 0.0)
-    return kept / kept.sum(axis=-1, keepdims=True)
+    out: NDArray[np.float64] = kept / kept.sum(axis=-1, keepdims=True)  # (..., V)
+    return out
     # --8<-- [end:top-k-body]
 
 
@@ -201,10 +198,10 @@ def top_p_filter(probs: ArrayLike, p: float) -> NDArray[np.float64]:
     """
     # --8<-- [start:top-p-body]
     q = check_distribution(probs, name="probs")  # (..., V)
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 < p <= 1:
-        raise ValueError(f"p must be a number with 0 < p <= 1; got {p!r}")
+    p = check_real(p, name="p", above=0, at_most=1)
     if p == 1:
-        return q / q.sum(axis=-1, keepdims=True)
+        whole: NDArray[np.float64] = q / q.sum(axis=-1, keepdims=True)  # (..., V)
+        return whole
     order = np.argsort(-q, axis=-1, kind="stable")  # (..., V): largest first
     sorted_q = np.take_along_axis(q, order, axis=-1)  # (..., V)
     before = np.cumsum(sorted_q, axis=-1) - sorted_q  # mass strictly ahead of each token
@@ -213,7 +210,8 @@ def top_p_filter(probs: ArrayLike, p: float) -> NDArray[np.float64]:
     keep = np.empty_like(keep_sorted)
     np.put_along_axis(keep, order, keep_sorted, axis=-1)  # back to token order
     kept = np.where(keep, q, 0.0)
-    return kept / kept.sum(axis=-1, keepdims=True)
+    out: NDArray[np.float64] = kept / kept.sum(axis=-1, keepdims=True)  # (..., V)
+    return out
     # --8<-- [end:top-p-body]
 
 
