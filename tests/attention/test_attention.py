@@ -10,10 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given
 
 from llmath import ShapeError, causal_mask, scaled_dot_product_attention, softmax
-
-
-def _t(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a))
+from tests.oracles import attention_inputs, t64
 
 
 def test_hand_value_single_key_returns_its_value() -> None:
@@ -37,29 +34,17 @@ def test_three_token_example_by_hand_formula() -> None:
     np.testing.assert_allclose(w[0], np.exp(s) / np.exp(s).sum(), rtol=1e-15)
 
 
-@given(
-    st.integers(1, 3),
-    st.integers(1, 5),
-    st.integers(1, 5),
-    st.integers(1, 4),
-    st.integers(1, 4),
-    st.integers(0, 2**32 - 1),
-    st.booleans(),
-)
-def test_matches_torch(B: int, T: int, S: int, K: int, Dv: int, seed: int, masked: bool) -> None:
-    rng = np.random.default_rng(seed)
-    q, k, v = rng.normal(size=(B, T, K)), rng.normal(size=(B, S, K)), rng.normal(size=(B, S, Dv))
-    mask = rng.random((B, T, S)) < 0.6 if masked else None
-    if mask is not None:
-        mask[..., 0] = True  # every query keeps at least one key
+@given(attention_inputs(keep=0.6))
+def test_matches_torch(inputs: tuple) -> None:
+    _, q, k, v, mask = inputs
     out, w = scaled_dot_product_attention(q, k, v, mask)
     expected = F.scaled_dot_product_attention(
-        _t(q), _t(k), _t(v), attn_mask=None if mask is None else _t(mask)
+        t64(q), t64(k), t64(v), attn_mask=None if mask is None else torch.from_numpy(mask)
     ).numpy()
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
-    scores = _t(q) @ _t(k).transpose(-1, -2) / np.sqrt(K)
+    scores = t64(q) @ t64(k).transpose(-1, -2) / np.sqrt(q.shape[-1])  # sqrt(K)
     if mask is not None:
-        scores = scores.masked_fill(~_t(mask), -torch.inf)
+        scores = scores.masked_fill(~torch.from_numpy(mask), -torch.inf)
     np.testing.assert_allclose(w, torch.softmax(scores, -1).numpy(), rtol=1e-12, atol=1e-300)
 
 
@@ -70,7 +55,7 @@ def test_causal_matches_torch_is_causal(rng: np.random.Generator) -> None:
         rng.normal(size=(2, 3, 5, 6)),
     )
     out, w = scaled_dot_product_attention(q, k, v, causal_mask(5))
-    expected = F.scaled_dot_product_attention(_t(q), _t(k), _t(v), is_causal=True).numpy()
+    expected = F.scaled_dot_product_attention(t64(q), t64(k), t64(v), is_causal=True).numpy()
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
     assert np.all(np.triu(w[0, 0], k=1) == 0.0)
 

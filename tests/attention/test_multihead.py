@@ -9,17 +9,7 @@ import torch
 from hypothesis import given
 
 from llmath import ShapeError, causal_mask, merge_heads, multi_head_attention, split_heads
-
-
-def _torch_mha(
-    D: int, H: int, wq: np.ndarray, wk: np.ndarray, wv: np.ndarray, wo: np.ndarray
-) -> torch.nn.MultiheadAttention:
-    mha = torch.nn.MultiheadAttention(D, H, bias=False, batch_first=True, dtype=torch.float64)
-    with torch.no_grad():
-        # torch stores (out, in) weights and computes x @ W^T; ours act as x @ W.
-        mha.in_proj_weight.copy_(torch.from_numpy(np.concatenate([wq.T, wk.T, wv.T])))
-        mha.out_proj.weight.copy_(torch.from_numpy(wo.T))
-    return mha
+from tests.oracles import torch_mha
 
 
 @given(
@@ -43,7 +33,7 @@ def test_matches_torch_multihead_attention(
     out, w = multi_head_attention(
         x, wq, wk, wv, wo, num_heads=H, context=None if causal else c, mask=mask
     )
-    mha = _torch_mha(D, H, wq, wk, wv, wo)
+    mha = torch_mha(wq, wk, wv, wo, num_heads=H)
     kv = torch.from_numpy(x if causal else c)
     t_mask = None if mask is None else torch.from_numpy(~mask)  # torch: True = NOT allowed
     t_out, t_w = mha(

@@ -17,11 +17,7 @@ from llmath.calculus.attention_grad import (
     scaled_dot_product_attention_backward,
 )
 from llmath.calculus.numerical import numerical_grad
-
-
-def _t(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a)).requires_grad_(True)
-
+from tests.oracles import attention_inputs, t64, torch_mha
 
 # --- linear_backward -----------------------------------------------------------------------
 
@@ -45,7 +41,7 @@ def test_linear_matches_torch(lead: list[int], N: int, M: int, seed: int) -> Non
     rng = np.random.default_rng(seed)
     x, w, b = rng.normal(size=(*lead, N)), rng.normal(size=(N, M)), rng.normal(size=M)
     dout = rng.normal(size=(*lead, M))
-    tx, tw, tb = _t(x), _t(w), _t(b)
+    tx, tw, tb = t64(x, grad=True), t64(w, grad=True), t64(b, grad=True)
     (tx @ tw + tb).backward(torch.from_numpy(dout))
     for ours, theirs in zip(linear_backward(dout, x, w), (tx, tw, tb), strict=True):
         np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
@@ -88,27 +84,12 @@ def test_sdpa_single_key_hand_value() -> None:
 
 
 @settings(max_examples=25)
-@given(
-    st.integers(1, 3),
-    st.integers(1, 5),
-    st.integers(1, 5),
-    st.integers(1, 4),
-    st.integers(1, 4),
-    st.integers(0, 2**32 - 1),
-    st.booleans(),
-)
-def test_sdpa_matches_torch(
-    B: int, T: int, S: int, K: int, Dv: int, seed: int, masked: bool
-) -> None:
-    rng = np.random.default_rng(seed)
-    q, k, v = rng.normal(size=(B, T, K)), rng.normal(size=(B, S, K)), rng.normal(size=(B, S, Dv))
-    dout = rng.normal(size=(B, T, Dv))
-    mask = None
-    if masked:
-        mask = rng.random((B, T, S)) < 0.5
-        mask[..., 0] = True
+@given(attention_inputs(keep=0.5))
+def test_sdpa_matches_torch(inputs: tuple) -> None:
+    rng, q, k, v, mask = inputs
+    dout = rng.normal(size=(*q.shape[:-1], v.shape[-1]))  # (B, T, Dv)
     _, w = scaled_dot_product_attention(q, k, v, mask)
-    tq, tk, tv = _t(q), _t(k), _t(v)
+    tq, tk, tv = t64(q, grad=True), t64(k, grad=True), t64(v, grad=True)
     out = F.scaled_dot_product_attention(
         tq, tk, tv, attn_mask=None if mask is None else torch.from_numpy(mask)
     )
@@ -173,11 +154,8 @@ def _torch_mha_grads(
 ) -> list[np.ndarray]:
     """Gradients from torch.nn.MultiheadAttention (torch stores W^T; in_proj = [Wq; Wk; Wv]^T)."""
     D = x.shape[-1]
-    mha = torch.nn.MultiheadAttention(D, H, bias=False, batch_first=True)
-    with torch.no_grad():
-        mha.in_proj_weight.copy_(torch.from_numpy(np.concatenate([w.T for w in ws[:3]])))
-        mha.out_proj.weight.copy_(torch.from_numpy(ws[3].T))
-    tx = _t(x)
+    mha = torch_mha(*ws, num_heads=H)
+    tx = t64(x, grad=True)
     mask = torch.from_numpy(~causal_mask(x.shape[-2])) if causal else None  # True = blocked
     out, _ = mha(tx, tx, tx, attn_mask=mask, need_weights=False)
     out.backward(torch.from_numpy(dout))

@@ -13,19 +13,16 @@ from hypothesis.extra.numpy import arrays
 
 from llmath._checks import ShapeError
 from llmath.calculus.layernorm import LayerNormCache, layer_norm, layer_norm_backward
+from tests.oracles import t64
 
 FLOATS = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
 
 
-def _t(a: np.ndarray, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
 def _torch_ln(x, gamma, beta, dout, eps):
     """Output and (dx, dgamma, dbeta) from F.layer_norm and autograd, float64."""
-    xt, gt, bt = _t(x, True), _t(gamma, True), _t(beta, True)
+    xt, gt, bt = (t64(a, grad=True, copy=True) for a in (x, gamma, beta))
     out = F.layer_norm(xt, (x.shape[-1],), gt, bt, eps=eps)
-    out.backward(_t(dout))
+    out.backward(t64(dout, copy=True))
     return out.detach().numpy(), xt.grad.numpy(), gt.grad.numpy(), bt.grad.numpy()
 
 
@@ -94,7 +91,9 @@ def test_matches_torch(rng: np.random.Generator, eps: float) -> None:
     np.testing.assert_allclose(dgamma, t_dgamma, rtol=1e-10)
     np.testing.assert_allclose(dbeta, t_dbeta, rtol=1e-10)
     # The cache's inv_std is torch's rstd, with the same (..., 1) shape.
-    _, _, rstd = torch.native_layer_norm(_t(x), (5,), _t(gamma), _t(beta), eps)
+    _, _, rstd = torch.native_layer_norm(
+        t64(x, copy=True), (5,), t64(gamma, copy=True), t64(beta, copy=True), eps
+    )
     np.testing.assert_allclose(c.inv_std, rstd.numpy(), rtol=1e-12)
 
 
@@ -262,7 +261,7 @@ def test_example_tables_match_torch() -> None:
     np.testing.assert_allclose(tables["layer-norm/out"], out, rtol=1e-12)
     np.testing.assert_allclose(tables["layer-norm/dx"], dx, rtol=1e-10)
     np.testing.assert_allclose(tables["layer-norm/dgamma-dbeta"], [dgamma, dbeta], rtol=1e-10)
-    xt = _t(ex.X)
+    xt = t64(ex.X, copy=True)
     var = xt.var(dim=-1, unbiased=False).numpy()
     stats = np.stack([xt.mean(-1).numpy(), var, 1 / np.sqrt(var + ex.EPS)], axis=1)
     np.testing.assert_allclose(tables["layer-norm/stats"], stats, rtol=1e-12)
@@ -279,7 +278,7 @@ def test_example_jacobian_and_constant_upstream_match_torch() -> None:
     eig = ex.tables()["layer-norm/jacobian-eigenvalues"]
     for t in range(len(ex.X)):
         jac = torch.autograd.functional.jacobian(
-            lambda v: F.layer_norm(v, (4,), eps=ex.EPS), _t(ex.X[t])
+            lambda v: F.layer_norm(v, (4,), eps=ex.EPS), t64(ex.X[t], copy=True)
         ).numpy()
         np.testing.assert_allclose(eig[t], np.linalg.eigvalsh(jac), rtol=1e-10, atol=1e-14)
     constant = ex.tables()["layer-norm/constant-upstream"]

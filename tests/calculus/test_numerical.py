@@ -25,13 +25,10 @@ from llmath.calculus.numerical import (
     numerical_hessian,
     numerical_jacobian,
 )
+from tests.oracles import t64
 
 SMALL = st.floats(-1, 1, allow_nan=False, allow_infinity=False)
 COEF = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
-
-
-def _t(x: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(x, dtype=torch.float64)
 
 
 # ---- closed forms -----------------------------------------------------------------------------
@@ -95,20 +92,20 @@ def _torch_problem(rng: np.random.Generator):
         return float(np.sum(r * np.tanh(z @ w)) + np.log(np.sum(np.exp(z))))
 
     def f_t(z):
-        return torch.sum(_t(r) * torch.tanh(z @ _t(w))) + torch.logsumexp(z.reshape(-1), 0)
+        return torch.sum(t64(r) * torch.tanh(z @ t64(w))) + torch.logsumexp(z.reshape(-1), 0)
 
     def vec_np(z):
         return np.tanh(z @ w) * np.sum(z**2)  # (T, M)
 
     def vec_t(z):
-        return torch.tanh(z @ _t(w)) * torch.sum(z**2)
+        return torch.tanh(z @ t64(w)) * torch.sum(z**2)
 
     return x, f_np, f_t, vec_np, vec_t
 
 
 def test_gradient_matches_torch(rng: np.random.Generator) -> None:
     x, f_np, f_t, _, _ = _torch_problem(rng)
-    tx = _t(x).requires_grad_(True)
+    tx = t64(x, grad=True)
     f_t(tx).backward()
     np.testing.assert_allclose(numerical_grad(f_np, x), tx.grad.numpy(), rtol=1e-7, atol=1e-9)
     # forward: error ~ eps^(1/2) * C ~ 1e-8 * C
@@ -119,7 +116,7 @@ def test_gradient_matches_torch(rng: np.random.Generator) -> None:
 
 def test_jacobian_matches_torch(rng: np.random.Generator) -> None:
     x, _, _, vec_np, vec_t = _torch_problem(rng)
-    expected = torch.autograd.functional.jacobian(vec_t, _t(x)).numpy()  # (T, M, T, N)
+    expected = torch.autograd.functional.jacobian(vec_t, t64(x)).numpy()  # (T, M, T, N)
     jac = numerical_jacobian(vec_np, x)
     assert jac.shape == (3, 5, 3, 4)
     np.testing.assert_allclose(jac, expected, rtol=1e-7, atol=1e-9)
@@ -128,7 +125,7 @@ def test_jacobian_matches_torch(rng: np.random.Generator) -> None:
 def test_hessian_matches_torch(rng: np.random.Generator) -> None:
     x, f_np, f_t, _, _ = _torch_problem(rng)
     top, rest = x[:2], x[2:]  # differentiate in the first two rows only: 4 n^2 stays cheap
-    expected = torch.autograd.functional.hessian(lambda z: f_t(torch.cat([z, _t(rest)])), _t(top))
+    expected = torch.autograd.functional.hessian(lambda z: f_t(torch.cat([z, t64(rest)])), t64(top))
     got = numerical_hessian(lambda z: f_np(np.concatenate([z, rest])), top)
     assert got.shape == (2, 4, 2, 4)
     np.testing.assert_allclose(got, expected.numpy(), rtol=1e-5, atol=1e-6)
@@ -267,16 +264,16 @@ def test_x_not_mutated_even_if_f_mutates_its_argument() -> None:
 
 def test_example_tables() -> None:
     t = ex.tables()
-    sig = torch.sigmoid(_t(ex.X_SOFTPLUS)).item()
+    sig = torch.sigmoid(t64(ex.X_SOFTPLUS)).item()
     np.testing.assert_allclose(t["derivatives/softplus"][0, :2], [sig, sig], rtol=1e-10)
     np.testing.assert_allclose(
-        t["derivatives/gradient"], [torch.softmax(_t(ex.X_LSE), 0).numpy()] * 2, rtol=1e-9
+        t["derivatives/gradient"], [torch.softmax(t64(ex.X_LSE), 0).numpy()] * 2, rtol=1e-9
     )
-    tx = _t(ex.X_LIN)
-    jac = torch.autograd.functional.jacobian(lambda z: z @ _t(ex.W_LIN) + _t(ex.B_LIN), tx)
+    tx = t64(ex.X_LIN)
+    jac = torch.autograd.functional.jacobian(lambda z: z @ t64(ex.W_LIN) + t64(ex.B_LIN), tx)
     np.testing.assert_allclose(t["derivatives/jacobian"], jac.numpy(), rtol=1e-9)
     np.testing.assert_array_equal(t["derivatives/w-transpose"], ex.W_LIN.T)
-    hess = torch.autograd.functional.hessian(lambda z: z @ _t(ex.A_QUAD) @ z, _t(ex.X_QUAD))
+    hess = torch.autograd.functional.hessian(lambda z: z @ t64(ex.A_QUAD) @ z, t64(ex.X_QUAD))
     np.testing.assert_allclose(t["derivatives/hessian"], hess.numpy(), atol=1e-6)
     np.testing.assert_array_equal(t["derivatives/a-plus-at"], hess.numpy())
 
@@ -309,18 +306,18 @@ def test_example_step_tables() -> None:
 
 def test_example_gradient_check() -> None:
     x = ex.check_problem()["x"]
-    tx = _t(x).requires_grad_(True)
-    w = _t(ex.check_problem()["w"])
+    tx = t64(x, grad=True)
+    w = t64(ex.check_problem()["w"])
     (torch.logsumexp(tx @ w, 0) + 0.5 * ex.LAMBDA * tx @ tx).backward()
     np.testing.assert_allclose(ex.grad_correct(x), tx.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(
-        ex.loss(x), torch.logsumexp(_t(x) @ w, 0).item() + 0.5 * ex.LAMBDA * x @ x, rtol=1e-12
+        ex.loss(x), torch.logsumexp(t64(x) @ w, 0).item() + 0.5 * ex.LAMBDA * x @ x, rtol=1e-12
     )
     r = ex.tables()["derivatives/grad-check"][:, 0]
     assert r[0] < 1e-9 and r[1] > 0.1 and 1e-4 < r[2] < 1e-2
     tj = ex.exercise_tanh()
     np.testing.assert_allclose(
-        tj["J"], np.diag(1 - torch.tanh(_t([-1.0, 0.0, 0.5, 2.0])).numpy() ** 2), atol=1e-9
+        tj["J"], np.diag(1 - torch.tanh(t64([-1.0, 0.0, 0.5, 2.0])).numpy() ** 2), atol=1e-9
     )
     eo = ex.tables()["derivatives/ex-offset"]
     assert eo[0, 1] > 10 * eo[1, 1]

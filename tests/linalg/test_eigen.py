@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import llmath
 from llmath import ShapeError, check_row_stochastic, spectral_gap, stationary_distribution
 
 # ---------------------------------------------------------------- independent witnesses
@@ -342,8 +341,3 @@ def test_chapter_tables_against_independent_computations() -> None:
         assert math.isclose(r_n, float(spread), rel_tol=1e-10)
     ratio = rc[:, 1] / rc[:, 2]
     assert abs(ratio[-1] / ratio[-2] - 1) < 0.01  # r_n / |lambda_2|^n settles to a constant
-
-
-def test_package_exports() -> None:
-    assert llmath.stationary_distribution is stationary_distribution
-    assert llmath.spectral_gap is spectral_gap

@@ -15,13 +15,10 @@ from hypothesis.extra.numpy import arrays
 from torch.utils.flop_counter import FlopCounterMode
 
 from llmath import ShapeError, compose_affine, linear, relu
+from tests.oracles import t64
 
 FLOATS = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
 SIZES = st.integers(1, 5)
-
-
-def _t(x: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(x, dtype=torch.float64)
 
 
 def _random_layers(rng: np.random.Generator, widths: tuple[int, ...]) -> list:
@@ -46,9 +43,9 @@ def test_linear_matches_torch(rng: np.random.Generator) -> None:
     w = rng.standard_normal((4, 3))  # (N, M)
     b = rng.standard_normal(3)  # (M,)
     # torch stores the weight as (M, N): F.linear(x, w.T, b) = x w + b.
-    expected = F.linear(_t(x), _t(w).T, _t(b))
+    expected = F.linear(t64(x), t64(w).T, t64(b))
     np.testing.assert_allclose(linear(x, w, b), expected, rtol=1e-12)
-    np.testing.assert_allclose(linear(x, w), F.linear(_t(x), _t(w).T), rtol=1e-12)
+    np.testing.assert_allclose(linear(x, w), F.linear(t64(x), t64(w).T), rtol=1e-12)
 
 
 def test_linear_matches_column_form(rng: np.random.Generator) -> None:
@@ -119,7 +116,7 @@ def test_linear_bad_input() -> None:
 def test_relu_hand_values_and_torch(rng: np.random.Generator) -> None:
     np.testing.assert_array_equal(relu([-1.0, 0.0, 2.0]), [0.0, 0.0, 2.0])
     x = rng.standard_normal((3, 4, 5))
-    np.testing.assert_array_equal(relu(x), torch.relu(_t(x)).numpy())
+    np.testing.assert_array_equal(relu(x), torch.relu(t64(x)).numpy())
 
 
 @given(arrays(np.float64, st.integers(1, 10), elements=FLOATS), st.floats(0, 10))
@@ -153,12 +150,12 @@ def test_compose_affine_matches_torch_sequential(rng: np.random.Generator) -> No
     model = torch.nn.Sequential(*(torch.nn.Linear(w.shape[0], w.shape[1]) for w, _ in layers))
     with torch.no_grad():
         for module, (w, b) in zip(model, layers, strict=True):
-            module.weight.copy_(_t(w).T)
-            module.bias.copy_(_t(b))
+            module.weight.copy_(t64(w).T)
+            module.bias.copy_(t64(b))
     x = rng.standard_normal((5, 4))
     W, b = compose_affine(layers)
     with torch.no_grad():
-        expected = model(_t(x)).numpy()
+        expected = model(t64(x)).numpy()
     np.testing.assert_allclose(linear(x, W, b), expected, rtol=1e-12, atol=1e-13)
 
 
@@ -233,11 +230,11 @@ def test_example_xor_against_closed_form_and_torch() -> None:
     np.testing.assert_allclose(t[:, 1], 0.5, atol=1e-14)
     net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
     with torch.no_grad():
-        net[0].weight.copy_(_t(ex.XOR_W1).T)
-        net[0].bias.copy_(_t(ex.XOR_B1))
-        net[2].weight.copy_(_t(ex.XOR_W2).T)
-        net[2].bias.copy_(_t(ex.XOR_B2))
-        expected = net(_t(ex.XOR_X))[:, 0].numpy()
+        net[0].weight.copy_(t64(ex.XOR_W1).T)
+        net[0].bias.copy_(t64(ex.XOR_B1))
+        net[2].weight.copy_(t64(ex.XOR_W2).T)
+        net[2].bias.copy_(t64(ex.XOR_B2))
+        expected = net(t64(ex.XOR_X))[:, 0].numpy()
     np.testing.assert_array_equal(t[:, 2], expected)
     x = ex.xor()
     assert x["affine_rms"] == pytest.approx(0.5, abs=1e-14)

@@ -22,6 +22,7 @@ from llmath.probability.information import (
     kl_divergence,
     mutual_information,
 )
+from tests.oracles import t64
 
 LN2 = math.log(2.0)
 
@@ -40,10 +41,6 @@ PAIRS = DISTS.flatmap(
 TABLES = arrays(
     np.float64, st.tuples(st.integers(1, 4), st.integers(1, 4)), elements=st.floats(0, 10)
 ).filter(lambda w: w.sum() > 1e-3)
-
-
-def _t(x: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(x, dtype=torch.float64)
 
 
 # ---- check_distribution ---------------------------------------------------------------------
@@ -106,7 +103,7 @@ def test_entropy_matches_scipy_and_torch(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(
         entropy(p, unit="bits"), stats.entropy(p, base=2, axis=-1), rtol=1e-12
     )
-    oracle = torch.distributions.Categorical(probs=_t(p)).entropy()
+    oracle = torch.distributions.Categorical(probs=t64(p)).entropy()
     np.testing.assert_allclose(entropy(p), oracle.numpy(), rtol=1e-12)
 
 
@@ -144,10 +141,10 @@ def test_kl_matches_scipy_and_torch(rng: np.random.Generator) -> None:
         kl_divergence(p, q, unit="bits"), stats.entropy(p, q, base=2, axis=-1), rtol=1e-12
     )
     # torch's F.kl_div(input=log q, target=p) computes sum p (log p - log q).
-    oracle = F.kl_div(_t(np.log(q)), _t(p), reduction="none").sum(dim=-1)
+    oracle = F.kl_div(t64(np.log(q)), t64(p), reduction="none").sum(dim=-1)
     np.testing.assert_allclose(kl_divergence(p, q), oracle.numpy(), rtol=1e-12)
     torch_kl = torch.distributions.kl_divergence(
-        torch.distributions.Categorical(probs=_t(p)), torch.distributions.Categorical(probs=_t(q))
+        torch.distributions.Categorical(probs=t64(p)), torch.distributions.Categorical(probs=t64(q))
     )
     np.testing.assert_allclose(kl_divergence(p, q), torch_kl.numpy(), rtol=1e-12)
 
@@ -156,7 +153,7 @@ def test_cross_entropy_matches_torch_soft_targets(rng: np.random.Generator) -> N
     logits = rng.standard_normal((4, 9))
     p = rng.dirichlet(np.ones(9), size=4)
     q = special.softmax(logits, axis=-1)
-    oracle = F.cross_entropy(_t(logits), _t(p), reduction="none")  # soft-label cross-entropy
+    oracle = F.cross_entropy(t64(logits), t64(p), reduction="none")  # soft-label cross-entropy
     np.testing.assert_allclose(cross_entropy_dist(p, q), oracle.numpy(), rtol=1e-12)
 
 
@@ -257,7 +254,7 @@ def test_example_tables_against_scipy_and_torch() -> None:
     a, _, c = ex.COINS
     assert tri[3] == pytest.approx(stats.entropy(a, c), rel=1e-12)
     # The loss: torch's cross-entropy on the same logits and targets, per position.
-    oracle = F.cross_entropy(_t(ex.LOGITS), torch.as_tensor(ex.TARGETS), reduction="none")
+    oracle = F.cross_entropy(t64(ex.LOGITS), torch.as_tensor(ex.TARGETS), reduction="none")
     np.testing.assert_allclose(t["information/loss"][0], oracle.numpy(), rtol=1e-12)
     mi = t["information/mutual-information"][0]
     joint = ex.JOINT
