@@ -20,6 +20,7 @@ from hypothesis.extra.numpy import arrays
 from llmath import ShapeError
 from llmath.calculus.numerical import (
     EPS,
+    default_step,
     grad_check,
     numerical_grad,
     numerical_hessian,
@@ -32,6 +33,29 @@ COEF = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
 
 
 # ---- closed forms -----------------------------------------------------------------------------
+
+
+def test_default_step_powers_of_two_at_one() -> None:
+    # eps = 2^-52, so at |x| <= 1 the steps are 2^(-52/3) (to rounding), 2^-26 and 2^-13 exactly.
+    assert default_step(1.0, "central") == pytest.approx(2.0 ** (-52 / 3), rel=1e-15)
+    assert default_step(-0.5, "forward") == 2.0**-26
+    assert default_step(0.0, "hessian") == 2.0**-13
+    np.testing.assert_allclose(
+        default_step([[-1e6, 0.25], [3.0, 1e-9]]),
+        2.0 ** (-52 / 3) * np.array([[1e6, 1.0], [3.0, 1.0]]),
+        rtol=1e-15,
+    )
+    with pytest.raises(
+        ValueError, match=r"method must be one of \['central', 'forward', 'hessian'\]"
+    ):
+        default_step(1.0, "backward")
+
+
+@given(st.floats(-1e6, 1e6), st.sampled_from(["central", "forward"]))
+def test_default_step_is_the_step_numerical_grad_takes(x: float, method: str) -> None:
+    f = lambda z: float(np.sin(z[0]) * z[0])  # noqa: E731
+    h = float(default_step([x], method)[0])
+    assert numerical_grad(f, [x], method=method) == numerical_grad(f, [x], h=h, method=method)
 
 
 def test_polynomial_hand_values() -> None:

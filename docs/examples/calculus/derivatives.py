@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 import llmath
 from llmath.calculus.numerical import (
     EPS,
+    default_step,
     grad_check,
     numerical_grad,
     numerical_hessian,
@@ -139,7 +140,7 @@ def optimum_table() -> NDArray[np.float64]:
         med = curves[m + "-median"]
         k = int(np.argmin(med))
         pred = predicted(m)
-        default_h = (EPS ** (0.5 if m == "forward" else 1 / 3)) * max(1.0, X0)
+        default_h = float(default_step(X0, m))
         at_default = np.median([error_at(x, None, m) for x in NEAR])
         rows.append([pred["h"], H_GRID[k], default_h, pred["err"], med[k], at_default])
     return np.array(rows)
@@ -258,7 +259,7 @@ def exercise_offset() -> NDArray[np.float64]:
     rows = []
     for h in (None, pred):
         est = float(numerical_grad(f, 1.0, h=h))
-        rows.append([np.cbrt(EPS) if h is None else h, abs(est - np.cos(1.0))])
+        rows.append([float(default_step(1.0)) if h is None else h, abs(est - np.cos(1.0))])
     return np.array(rows)
 
 

@@ -38,6 +38,7 @@ from llmath.calculus.layernorm import (
     layer_norm_backward,
 )
 from llmath.calculus.numerical import (
+    default_step,
     grad_check,
     numerical_grad,
     numerical_hessian,
@@ -66,6 +67,7 @@ __all__ = [
     "count_ops",
     "cross_entropy",
     "cross_entropy_grad",
+    "default_step",
     "gelu",
     "gelu_grad",
     "grad_check",

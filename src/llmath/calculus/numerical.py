@@ -19,17 +19,57 @@ from numpy.typing import ArrayLike, NDArray
 
 from llmath._checks import ShapeError, as_float_array, check_real
 
-__all__ = ["grad_check", "numerical_grad", "numerical_hessian", "numerical_jacobian"]
+__all__ = [
+    "default_step",
+    "grad_check",
+    "numerical_grad",
+    "numerical_hessian",
+    "numerical_jacobian",
+]
 
 EPS = float(np.finfo(np.float64).eps)  # 2^-52, the gap between 1.0 and the next float64
 _POWER = {"central": 1.0 / 3.0, "forward": 1.0 / 2.0, "hessian": 1.0 / 4.0}
 
 
+def default_step(x: ArrayLike, method: str = "central") -> NDArray[np.float64]:
+    r"""Return the step each finite difference takes at `x` when no `h` is given.
+
+    $$
+    h_i = \varepsilon^{p} \max(1, |x_i|), \qquad
+    p = \tfrac13 \text{ (central)}, \quad \tfrac12 \text{ (forward)}, \quad
+    \tfrac14 \text{ (Hessian)},
+    $$
+
+    with $\varepsilon = 2^{-52}$. Each power balances the method's truncation error against the
+    rounding error $\approx \varepsilon |f| / h$ for a function and derivatives of size 1; the
+    factor $\max(1, |x_i|)$ keeps the step above the spacing of floats near a large $x_i$.
+
+    Args:
+        x: the point, any shape `(...)`.
+        method: `"central"` (default) or `"forward"` for `numerical_grad`, `"central"` for
+            `numerical_jacobian`, `"hessian"` for `numerical_hessian`.
+
+    Returns:
+        The steps, shape `x.shape`.
+
+    Raises:
+        ValueError: if `method` is unknown or `x` is not finite.
+
+    Examples:
+        >>> float(default_step(1.0, "forward")) == 2.0**-26  # sqrt(eps), exactly
+        True
+    """
+    if method not in _POWER:
+        raise ValueError(f"method must be one of {sorted(_POWER)}; got {method!r}")
+    x = as_float_array(x, name="x", expected="(...)")
+    step: NDArray[np.float64] = EPS ** _POWER[method] * np.maximum(1.0, np.abs(x))
+    return step
+
+
 def _steps(x: NDArray[np.float64], h: float | None, kind: str) -> NDArray[np.float64]:
-    """Step per entry of x: `h` everywhere if given, else eps^p * max(1, |x_i|)."""
+    """Step per entry of x: `h` everywhere if given, else `default_step(x, kind)`."""
     if h is None:
-        scaled: NDArray[np.float64] = EPS ** _POWER[kind] * np.maximum(1.0, np.abs(x))
-        return scaled
+        return default_step(x, kind)
     return np.full(x.shape, check_real(h, name="h", above=0))
 
 
