@@ -153,16 +153,28 @@ def on_pre_build(config: Any) -> None:
     config.extra["llmath_commit"] = _git_commit()
 
 
+def _is_notebook(page: Any) -> bool:
+    where = str(page.file.src_uri)
+    return getattr(page, "nb_url", None) is not None or where.endswith((".py", ".ipynb"))
+
+
 def on_page_content(html_content: str, page: Any, config: Any, files: Any) -> str:
-    where = page.file.src_uri
-    if getattr(page, "nb_url", None) is not None or where.endswith((".py", ".ipynb")):
+    if _is_notebook(page):
         html_content = _NBCONVERT_MATHJAX.sub("", html_content)
-        html_content = render_notebook_math(html_content, where=where)
     return html_content
 
 
 def on_post_page(output: str, page: Any, config: Any) -> str:
-    # Arithmatex math is rendered in the finished page rather than in on_page_content, so the
-    # search index holds the short TeX source instead of KaTeX's markup; parsing that markup
-    # cost the search plugin about a fifth of the build.
-    return render_page_math(output, where=page.file.src_uri)
+    # All math is rendered in the finished page rather than in on_page_content, so the search
+    # index holds the short TeX source instead of KaTeX's markup (whose text, HTML and MathML
+    # copies would all be indexed); parsing that markup cost the search plugin about a fifth
+    # of the build.
+    where = page.file.src_uri
+    if _is_notebook(page):  # re-serialise only the article, not the theme's whole page
+        start, end = output.find("<article"), output.rfind("</article>")
+        if start < 0 or end < start:
+            log.warning("%s: no <article> to render notebook math in", where)
+        else:
+            body = render_notebook_math(output[start:end], where=where)
+            output = output[:start] + body + output[end:]
+    return render_page_math(output, where=where)
