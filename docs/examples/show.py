@@ -21,6 +21,14 @@ def fmt(x: float, digits: int = 4) -> str:
     return f"{value + 0.0:.{digits}f}"
 
 
+def sci(x: float, digits: int = 1) -> str:
+    r"""`x` in scientific notation as TeX, for use inside `$...$`: 1.8e-08 -> `1.8 \times 10^{-8}`."""
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{x:.{digits}e}".split("e")
+    return f"{mantissa} \\times 10^{{{int(exponent)}}}"
+
+
 def matrix(
     a: ArrayLike,
     *,
@@ -93,8 +101,14 @@ def svg(fig: Any, *, alt: str) -> str:
     return f'<figure class="llm-figure">{text}</figure>'
 
 
-def new_figure(width: float = 6.0, height: float = 3.2) -> tuple[Any, Any]:
-    """Return `(fig, ax)` with the book's figure style (SVG text kept as text, no hashes)."""
+def new_figure(
+    width: float = 6.0, height: float = 3.2, nrows: int = 1, ncols: int = 1, **subplot_kw: Any
+) -> tuple[Any, Any]:
+    """Return `(fig, ax)` with the book's figure style (SVG text kept as text, no hashes).
+
+    With `nrows` or `ncols` above 1, `ax` is the array of panels; `subplot_kw` (`sharex`,
+    `sharey`, ...) goes to `plt.subplots`.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,7 +124,7 @@ def new_figure(width: float = 6.0, height: float = 3.2) -> tuple[Any, Any]:
             "axes.spines.right": False,
         }
     )
-    return plt.subplots(figsize=(width, height))
+    return plt.subplots(nrows, ncols, figsize=(width, height), **subplot_kw)
 
 
 # Colours that read on white and on Material's slate background.

@@ -55,7 +55,8 @@ test = llmath.generate_corpus(np.random.default_rng(2), 300)
 print(train[:3])
 for n in (1, 2, 3):
     model = llmath.NGramModel(n, k=0.05).fit(train)
-    print(f"n = {n}: held-out NLL {model.nll(test):.4f} nats/token, perplexity {np.exp(model.nll(test)):.3f}")
+    loss = model.nll(test)
+    print(f"n = {n}: held-out NLL {loss:.4f} nats/token, perplexity {llmath.perplexity(loss):.3f}")
 bigram = llmath.NGramModel(2, k=0.05).fit(train)
 print("a sample from the bigram model:", bigram.sample(rng))
 
@@ -99,7 +100,7 @@ print("H(p,q) - H(p) - KL(p||q) =", llmath.cross_entropy_dist(p, q) - llmath.ent
 
 # %%
 mean_nats = bigram.nll(test)
-print(llmath.perplexity(mean_nats), llmath.perplexity(mean_nats / np.log(2), unit="bits"))
+print(llmath.perplexity(mean_nats), llmath.perplexity(llmath.nats_to_bits(mean_nats), unit="bits"))
 V = len(bigram.vocab)
 print("uniform model:", llmath.perplexity(llmath.cross_entropy_dist(np.full(V, 1 / V), np.full(V, 1 / V))))
 

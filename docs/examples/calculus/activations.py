@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,17 +50,14 @@ T_GRID = tuple(sorted({*range(1, T_MAX + 1, 4), *T_SHOWN}))  # the lengths T tha
 RELU_SCALES = (1.0, 1.2, math.sqrt(2.0), 1.6, 2.0)
 
 
-def _all_functions() -> dict[str, tuple]:
-    return {
-        "sigmoid": (sigmoid, sigmoid_grad),
-        "tanh": (tanh, tanh_grad),
-        "relu": (relu, relu_grad),
-        "gelu": (gelu, gelu_grad),
-        "gelu (tanh)": (
-            functools.partial(gelu, approximate="tanh"),
-            functools.partial(gelu_grad, approximate="tanh"),
-        ),
-    }
+FUNCTIONS = {  # every activation of the chapter with its derivative; the first four are drawn
+    **ACTIVATIONS,
+    "gelu": (gelu, gelu_grad),
+    "gelu (tanh)": (
+        functools.partial(gelu, approximate="tanh"),
+        functools.partial(gelu_grad, approximate="tanh"),
+    ),
+}
 
 
 # ---- the functions and their derivatives -----------------------------------------------------
@@ -68,7 +66,7 @@ def _all_functions() -> dict[str, tuple]:
 def derivative_check() -> Array:
     """Rows per activation: the derivative formula at X0 and the central difference at X0."""
     rows = []
-    for f, fp in _all_functions().values():
+    for f, fp in FUNCTIONS.values():
         fd0 = (f(X0 + H_FD) - f(X0 - H_FD)) / (2 * H_FD)
         rows.append([float(fp(X0)), float(fd0)])
     return np.array(rows)
@@ -78,7 +76,7 @@ def derivative_check_grid() -> float:
     """Max |formula - central difference| over GRID (away from ReLU's kink) and activations."""
     grid = GRID[np.abs(GRID) > 2 * H_FD]  # at the kink a difference straddles two slopes
     worst = 0.0
-    for f, fp in _all_functions().values():
+    for f, fp in FUNCTIONS.values():
         fd = (f(grid + H_FD) - f(grid - H_FD)) / (2 * H_FD)
         worst = max(worst, float(np.abs(fp(grid) - fd).max()))
     return worst
@@ -113,30 +111,29 @@ def tanh_grad_precision() -> Array:
     return np.stack([np.abs(naive - exact) / exact, np.abs(tanh_grad(x) - exact) / exact])
 
 
-def functions_figure() -> str:
+def _curves(derivative: bool) -> tuple[Any, Any]:
+    """Sigmoid, tanh, ReLU and GELU, or their derivatives, on [-4, 4]."""
     fig, ax = new_figure(6.0, 3.4)
     x = np.linspace(-4, 4, 801)
-    colours = (BLUE, ORANGE, GREEN, PURPLE)
-    for (name, (f, _)), c in zip(list(_all_functions().items())[:4], colours, strict=True):
-        ax.plot(x, f(x), color=c, label=name)
-    ax.set_ylim(-1.2, 2.2)
+    drawn = list(FUNCTIONS.items())[:4]
+    for (name, pair), c in zip(drawn, (BLUE, ORANGE, GREEN, PURPLE), strict=True):
+        ax.plot(x, pair[derivative](x), color=c, label=name + "'" * derivative)
     ax.axhline(0, color="#000000", lw=0.5)
     ax.set_xlabel("x")
     ax.legend(frameon=False, loc="upper left")
+    return fig, ax
+
+
+def functions_figure() -> str:
+    fig, ax = _curves(derivative=False)
+    ax.set_ylim(-1.2, 2.2)
     ax.set_title("activations")
     return svg(fig, alt="sigmoid, tanh, ReLU and GELU between x = -4 and 4")
 
 
 def derivatives_figure() -> str:
-    fig, ax = new_figure(6.0, 3.4)
-    x = np.linspace(-4, 4, 801)
-    colours = (BLUE, ORANGE, GREEN, PURPLE)
-    for (name, (_, fp)), c in zip(list(_all_functions().items())[:4], colours, strict=True):
-        ax.plot(x, fp(x), color=c, label=name + "'")
+    fig, ax = _curves(derivative=True)
     ax.axhline(0.25, color=BLUE, lw=0.8, ls=":")
-    ax.axhline(0, color="#000000", lw=0.5)
-    ax.set_xlabel("x")
-    ax.legend(frameon=False, loc="upper left")
     ax.set_title("derivatives (dotted: 1/4)")
     return svg(fig, alt="derivatives of sigmoid, tanh, ReLU and GELU between x = -4 and 4")
 
@@ -194,20 +191,16 @@ def stack_table() -> Array:
 
 
 def relu_dead_fraction() -> float:
-    """Fraction of ReLU units with zero derivative, over all layers, g = sqrt 2."""
-    x, w_std, _ = _stack_inputs()
-    zeros = []
-    for w in w_std:
-        z = linear(x, w * math.sqrt(2.0 / D))
-        zeros.append(float((relu_grad(z) == 0).mean()))
-        x = relu(z)
-    return float(np.mean(zeros))
+    """Fraction of ReLU units with zero derivative, over all layers, g = sqrt 2.
+
+    relu'(z) is 0 or 1, so the fraction of zeros is 1 minus its mean, which the stack records.
+    """
+    _, mean_slopes = stack_gradients("relu", math.sqrt(2.0))  # (DEPTH,), equal-sized layers
+    return float(1.0 - mean_slopes.mean())
 
 
 def stack_figure() -> str:
-    fig, ax0 = new_figure(7.5, 3.0)
-    ax0.remove()
-    axes = fig.subplots(1, 3, sharey=True)
+    fig, axes = new_figure(7.5, 3.0, 1, 3, sharey=True)
     colours = (BLUE, ORANGE, GREEN, RED)
     for ax, name in zip(axes, ACTIVATIONS, strict=True):
         for g, c in zip(SCALES, colours, strict=True):

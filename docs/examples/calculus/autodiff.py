@@ -273,10 +273,12 @@ def graph_layout(root: Value) -> dict[int, tuple[float, float]]:
     col: dict[int, float] = {}
     for v in order:
         col[id(v)] = 1.0 + max(col[id(p)] for p in v.parents) if v.parents else 0.0
-    for v in order:  # pull each leaf next to its earliest child
+    placed: set[int] = set()
+    for v in order:  # pull each leaf next to its first child in topological order
         for p in v.parents:
-            if not p.parents:
-                col[id(p)] = min(col[id(p)] if col[id(p)] > 0 else math.inf, col[id(v)] - 1)
+            if not p.parents and id(p) not in placed:
+                col[id(p)] = col[id(v)] - 1
+                placed.add(id(p))
     row: dict[int, float] = {}
     leaves = 0
     for v in order:

@@ -8,14 +8,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from examples.calculus import rel_error
 from llmath.calculus.block import BlockParams, block_backward, block_forward
-from llmath.calculus.numerical import numerical_grad
+from llmath.calculus.numerical import EPS, numerical_grad
 
 T, D, H, F = 4, 8, 2, 32  # the chapter's block: 4 tokens, width 8, 2 heads of width 4, MLP 32
 DEPTH = 24  # blocks in the stack of the figure
 SEED = 2019
-EPS = float(np.finfo(np.float64).eps)  # 2^-52
-ROWS = ("x", *BlockParams._fields)  # the rows of the gradient-check table
 
 Array = NDArray[np.float64]
 
@@ -86,11 +85,6 @@ def torch_grads() -> list[Array]:
     finally:
         torch.set_num_threads(threads)
     return [t.grad.numpy() for t in (tx, *tp)]
-
-
-def rel_error(a: Array, b: Array) -> float:
-    """Largest entrywise difference relative to the largest entry: max|a - b| / max|b|."""
-    return float(np.abs(a - b).max() / np.abs(b).max())
 
 
 def finite_difference_grads() -> list[Array]:
@@ -183,8 +177,8 @@ def stack_gains() -> Array:
     rows = [[0, 1.0, 1.0, 1.0, 1.0]]
     for depth, J in enumerate(reversed(jacobians), start=1):
         full, branch = full @ J, branch @ (J - np.eye(n))  # chain rule, top block first
-        s = np.linalg.svd(full, compute_uv=False)
-        rows.append([depth, _summary(full)[2], _summary(branch)[2], s[-1], s[0]])
+        s_max, s_min, gain = _summary(full)
+        rows.append([depth, gain, _summary(branch)[2], s_min, s_max])
     return np.array(rows)
 
 

@@ -11,6 +11,7 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
+from examples.calculus import rel_error
 from llmath.calculus.layernorm import layer_norm, layer_norm_backward
 from llmath.calculus.numerical import numerical_grad
 
@@ -133,17 +134,13 @@ WRONG = {
 }
 
 
-def _rel_err(approx: Array, exact: Array) -> float:
-    return float(np.abs(approx - exact).max() / np.abs(exact).max())
-
-
 @cache
 def wrong_on_example() -> Array:
     """Rows: the WRONG formulas; columns: relative error of dx per token of the worked example."""
     ref = torch_reference()["dx"]
     return np.array(
         [
-            [_rel_err(f(X, GAMMA, DOUT, EPS)[t], ref[t]) for t in range(len(X))]
+            [rel_error(f(X, GAMMA, DOUT, EPS)[t], ref[t]) for t in range(len(X))]
             for f in WRONG.values()
         ]
     )
@@ -171,7 +168,7 @@ def wrong_vs_eps(n_tokens: int = 64, D: int = 16) -> dict[str, Array]:
         out.backward(torch.tensor(dout))
         ref = xt.grad.numpy()
         for name, f in WRONG.items():
-            errs[name].append(_rel_err(f(x, gamma, dout, float(eps)), ref))
+            errs[name].append(rel_error(f(x, gamma, dout, float(eps)), ref))
     return {"ratio": ratios, **{k: np.array(v) for k, v in errs.items()}}
 
 

@@ -235,9 +235,7 @@ def figure_grid() -> str:
     """The unit square and a grid before and after the map x -> x W_PLANE."""
     from examples.show import BLUE, GREEN, ORANGE, new_figure, svg
 
-    fig, first = new_figure(8.0, 3.6)
-    first.remove()
-    axes = fig.subplots(1, 2, sharex=True, sharey=True)
+    fig, axes = new_figure(8.0, 3.6, 1, 2, sharex=True, sharey=True)
     ticks = np.linspace(-1.0, 1.0, 9)
     line = np.linspace(-1.0, 1.0, 2)
     square = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)
@@ -269,9 +267,7 @@ def figure_xor() -> str:
     """Output of the best affine fit and of the ReLU network over the square, with XOR points."""
     from examples.show import BLUE, RED, new_figure, svg
 
-    fig, first = new_figure(8.0, 3.4)
-    first.remove()
-    axes = fig.subplots(1, 2, sharey=True)
+    fig, axes = new_figure(8.0, 3.4, 1, 2, sharey=True)
     g = np.linspace(-0.25, 1.25, 121)
     grid = np.stack(np.meshgrid(g, g), axis=-1)  # (121, 121, 2)
     w, b = xor_affine_fit()

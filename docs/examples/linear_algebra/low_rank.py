@@ -227,9 +227,7 @@ def figure_circle() -> str:
     from examples.show import BLUE, GREEN, ORANGE, new_figure, svg
 
     c = circle_to_ellipse()
-    fig, _ = new_figure(7.2, 3.6)
-    fig.clear()
-    left, right = fig.subplots(1, 2)
+    fig, (left, right) = new_figure(7.2, 3.6, 1, 2)
     left.plot(*c["circle"].T, color=BLUE)
     right.plot(*c["image"].T, color=BLUE)
     for i, color in enumerate((ORANGE, GREEN)):
@@ -263,9 +261,7 @@ def figure_spectrum() -> str:
     from examples.show import BLUE, ORANGE, new_figure, svg
 
     sp = spectra()
-    fig, _ = new_figure(7.2, 3.2)
-    fig.clear()
-    left, right = fig.subplots(1, 2)
+    fig, (left, right) = new_figure(7.2, 3.2, 1, 2)
     for name, color, label in (("gauss", BLUE, "Gaussian"), ("decay", ORANGE, "rank 8 + noise")):
         s = sp[f"{name}_s"]
         left.semilogy(sp["ranks"], s / s[0], ".", color=color, label=label, ms=4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -172,6 +173,7 @@ def normalised_gram_gap() -> float:
     return float(np.max(np.abs(E_hat @ E_hat.T - cosine_matrix())))
 
 
+@cache
 def random_cosines(dim: int) -> NDArray[np.float64]:
     """Cosines of CONCENTRATION_PAIRS independent pairs of standard normal vectors in R^dim."""
     rng = np.random.default_rng([CONCENTRATION_SEED, dim])
@@ -180,6 +182,7 @@ def random_cosines(dim: int) -> NDArray[np.float64]:
     return llmath.cosine_similarity(a, b)  # (n,)
 
 
+@cache
 def concentration() -> NDArray[np.float64]:
     """Rows D; cols mean, std, 1/sqrt(D), std*sqrt(D), max |cos|, count of cos exactly 0."""
     rows = []
@@ -256,9 +259,7 @@ def figure_concentration() -> str:
     """Histograms of random cosines against the exact density, and std against 1/sqrt(D)."""
     from examples.show import BLUE, GREEN, ORANGE, PURPLE, new_figure, svg
 
-    fig, first = new_figure(8.4, 3.2)
-    first.remove()
-    left, right = fig.subplots(1, 2)
+    fig, (left, right) = new_figure(8.4, 3.2, 1, 2)
     t = np.linspace(-0.999, 0.999, 400)
     for dim, colour in ((4, BLUE), (64, ORANGE), (768, GREEN)):
         c = random_cosines(dim)

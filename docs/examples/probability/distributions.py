@@ -109,9 +109,7 @@ def monte_carlo() -> Array:
 def figure() -> str:
     """Two panels: Monte Carlo error vs n, and minibatch variance vs B with and without replacement."""
     mc, sim = monte_carlo(), simulation()
-    fig, _ = new_figure(8.0, 3.2)
-    fig.clear()
-    ax1, ax2 = fig.subplots(1, 2)
+    fig, (ax1, ax2) = new_figure(8.0, 3.2, 1, 2)
     ax1.loglog(mc[:, 0], mc[:, 2], color=BLUE, label=r"$\sigma/\sqrt{n}$")
     ax1.loglog(mc[:, 0], mc[:, 1], "o", color=ORANGE, label="measured RMS error")
     ax1.set_xlabel("sample size n")

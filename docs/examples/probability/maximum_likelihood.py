@@ -177,9 +177,7 @@ def gradient_descent(prior_var: float = 0.1, steps: int = 500) -> tuple[Array, A
 
 def figure() -> str:
     """Left: Bernoulli NLL curves. Right: ridge weights against the prior variance."""
-    fig, _ = new_figure(8.0, 3.2)
-    fig.clear()
-    ax1, ax2 = fig.subplots(1, 2)
+    fig, (ax1, ax2) = new_figure(8.0, 3.2, 1, 2)
     for (n, theta, nll), colour in zip(bernoulli_curves(), (BLUE, ORANGE), strict=True):
         ax1.plot(theta, nll, color=colour, label=f"{3 * n // 10} heads in {n}")
     ax1.axvline(0.3, color="#888888", linestyle=":", linewidth=1)

@@ -8,7 +8,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from examples.show import BLUE, GREEN, ORANGE, PURPLE, new_figure, svg
+from llmath.probability.information import entropy
 from llmath.probability.ngram import NGramModel, enumerate_sentences, generate_corpus
+from llmath.probability.perplexity import perplexity
 
 Array = NDArray[np.float64]
 
@@ -44,9 +46,9 @@ def source_perplexity() -> tuple[float, float, float]:
     """(entropy of a sentence in nats, mean tokens per sentence incl. </s>, exp(ratio))."""
     p = np.array(list(truth().values()))
     lengths = np.array([len(s.split()) + 1 for s in truth()])
-    h = float(-(p * np.log(p)).sum())
+    h = float(entropy(p))
     mean_len = float(p @ lengths)
-    return h, mean_len, float(np.exp(h / mean_len))
+    return h, mean_len, float(perplexity(h / mean_len))
 
 
 def _prefix_prob(prefix: list[str]) -> float:
@@ -57,6 +59,7 @@ def _prefix_prob(prefix: list[str]) -> float:
     return sum(p for s, p in truth().items() if s.split()[:n] == prefix)
 
 
+@cache
 def chain_rule() -> Array:
     """Rows: tokens of SENTENCE then </s>. Columns: true P(x_t | x_<t), its log, running sum."""
     words = [*SENTENCE.split(), "</s>"]
@@ -112,7 +115,7 @@ def perplexity_grid() -> Array:
     """Held-out perplexity, rows n = ORDERS, columns k = KS (N_TRAIN training sentences)."""
     test = corpora()[1]
     return np.array(
-        [[np.exp(NGramModel(n, k=k).fit(train()).nll(test)) for k in KS] for n in ORDERS]
+        [[perplexity(NGramModel(n, k=k).fit(train()).nll(test)) for k in KS] for n in ORDERS]
     )
 
 
@@ -122,7 +125,7 @@ def learning_curves() -> Array:
     test = corpora()[1]
     return np.array(
         [
-            [np.exp(NGramModel(n, k=K_FIGURE).fit(train(size)).nll(test)) for size in SIZES]
+            [perplexity(NGramModel(n, k=K_FIGURE).fit(train(size)).nll(test)) for size in SIZES]
             for n in ORDERS
         ]
     )

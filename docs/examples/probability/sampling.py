@@ -145,9 +145,7 @@ def adaptive() -> dict[str, NDArray[np.float64]]:
 
 def adaptive_figure(p: float = 0.9) -> str:
     """The flat and the peaked distribution, with the tokens top-p keeps in colour."""
-    fig, ax = new_figure(6.4, 3.0)
-    fig.delaxes(ax)
-    axes = fig.subplots(1, 2, sharey=True)
+    fig, axes = new_figure(6.4, 3.0, 1, 2, sharey=True)
     r = np.arange(1, ZIPF_V + 1)
     for a, T, name in zip(axes, (FLAT_T, PEAKED_T), ("flat", "peaked"), strict=True):
         d = zipf(T)
@@ -156,7 +154,6 @@ def adaptive_figure(p: float = 0.9) -> str:
         a.bar(r[~keep], d[~keep], color="#9ca3af", width=0.8, label="dropped")
         a.set_title(f"{name}: p_r ∝ r^(−{1 / T:g}), keeps {keep.sum()}", fontsize=9)
         a.set_xlabel("rank r")
-        a.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("probability")
     axes[0].legend(fontsize=8, frameon=False)
     return svg(fig, alt=f"Top-p with p = {p} on a flat and on a peaked distribution")
