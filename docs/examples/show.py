@@ -1,4 +1,5 @@
-"""Formatting for numbers on the page: tables with machine-readable keys, inline SVG figures.
+"""Formatting for numbers on the page: tables with machine-readable keys, inline SVG figures,
+and `check`, the one helper that asserts every comparison a page shows.
 
 Every numeric table is emitted by `matrix`/`table` as `<table data-key=...>`, so tests/book can
 find it in the built HTML and compare the printed digits with what llmath computes now.
@@ -82,23 +83,64 @@ def side_by_side(*tables: str) -> str:
     return '<div class="llm-row">' + "".join(tables) + "</div>"
 
 
-def svg(fig: Any, *, alt: str) -> str:
-    """Return a matplotlib figure as inline SVG that follows the light/dark theme.
+def svg(fig: Any, *, alt: str, caption: str = "") -> str:
+    """Return a matplotlib figure as inline SVG with a caption, following the light/dark theme.
 
     Black in the figure (axes, ticks, text) becomes `currentColor`, so it takes the page's text
     colour; the background is transparent. Data colours are left alone and should be chosen to
-    read on both backgrounds.
+    read on both backgrounds. `alt` describes the picture for a screen reader; `caption` is the
+    visible caption (HTML allowed, `$...$` maths is not rendered here); the build numbers it
+    "Figure N". The SVG carries no date, so two builds of one commit are byte-identical.
     """
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", transparent=True, bbox_inches="tight")
+    fig.savefig(buf, format="svg", transparent=True, bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE
     text = text.replace("#000000", "currentColor").replace("stroke: black", "stroke: currentColor")
     text = text.replace("<svg ", f'<svg role="img" aria-label="{html.escape(alt)}" ', 1)
-    return f'<figure class="llm-figure">{text}</figure>'
+    figcaption = f"<figcaption>{caption}</figcaption>" if caption else ""
+    return f'<figure class="llm-figure">{text}{figcaption}</figure>'
+
+
+def pre(text: str) -> str:
+    """Return `text` (an array, a list of values) as a monospace block that keeps its rows."""
+    return f'<pre class="llm-output"><code>{html.escape(text)}</code></pre>'
+
+
+def check(
+    label: str,
+    actual: ArrayLike,
+    expected: ArrayLike,
+    *,
+    tol: float,
+    rtol: float = 0.0,
+) -> str:
+    """Assert that `actual` matches `expected` and return the sentence a page prints about it.
+
+    The largest absolute difference must be at most `tol + rtol * max|expected|`; otherwise
+    `AssertionError` stops the build (markdown-exec turns it into a warning, which fails
+    `mkdocs build --strict`). Every comparison a page shows (llmath against PyTorch, a closed form,
+    finite differences, a row sum against 1) goes through here, so the number printed is the
+    number checked. Returns e.g. `"max |llmath − torch| = 2.2e-16 (tolerance 1e-12)"`.
+    """
+    a = np.asarray(actual, dtype=np.complex128 if np.iscomplexobj(actual) else np.float64)
+    b = np.asarray(expected, dtype=np.complex128 if np.iscomplexobj(expected) else np.float64)
+    if not (np.isfinite(tol) and tol >= 0 and np.isfinite(rtol) and rtol >= 0):
+        raise ValueError(f"check({label!r}): tol and rtol must be finite and >= 0")
+    try:
+        a, b = np.broadcast_arrays(a, b)
+    except ValueError:
+        raise AssertionError(f"{label}: shapes {a.shape} and {b.shape} differ") from None
+    if a.size == 0:
+        raise AssertionError(f"{label}: nothing to compare")
+    diff = float(np.max(np.abs(a - b)))
+    bound = tol + rtol * float(np.max(np.abs(b)))
+    if not diff <= bound:  # also catches NaN
+        raise AssertionError(f"{label}: {diff:.2g} exceeds the tolerance {bound:.0e}")
+    return f"{label} = {diff:.1e} (tolerance {bound:.0e})"
 
 
 def new_figure(
