@@ -8,6 +8,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from examples.show import check
 from llmath.attention.softmax import log_softmax, softmax
 from llmath.linalg.vectors import one_hot
 from llmath.probability.information import (
@@ -19,7 +20,7 @@ from llmath.probability.information import (
 
 Array = NDArray[np.float64]
 
-# Four distributions over V = 4 outcomes, from flat to certain.
+# Four distributions over nV = 4 outcomes, from flat to certain.
 DISTRIBUTIONS = np.array(
     [
         [0.25, 0.25, 0.25, 0.25],
@@ -38,7 +39,7 @@ Q_ZERO = np.array([0.6, 0.4, 0.0])  # q gives the third outcome probability 0, p
 # Three coins P(heads) = 0.1, 0.5, 0.9: the counterexample to the triangle inequality.
 COINS = np.array([[0.1, 0.9], [0.5, 0.5], [0.9, 0.1]])
 
-# Logits of a tiny model for T = 4 positions over V = 5 tokens, and the observed next tokens.
+# Logits of a tiny model for T = 4 positions over nV = 5 tokens, and the observed next tokens.
 LOGITS = np.array(
     [
         [2.0, 0.5, -1.0, 0.0, 0.3],
@@ -181,6 +182,141 @@ def attention_mi() -> dict[str, object]:
     }
 
 
+# ---- checks: every comparison the page prints goes through show.check ---------------------
+
+
+def entropy_checks() -> list[str]:
+    """llmath.entropy against scipy, against the closed forms ln 4 and 0, and bits = nats / ln 2."""
+    import scipy.stats
+
+    e = entropy_table()
+    return [
+        check(
+            "max |entropy − scipy.stats.entropy|",
+            e[:, 0],
+            [scipy.stats.entropy(d) for d in DISTRIBUTIONS],
+            tol=1e-14,
+        ),
+        check("|H(uniform) − ln 4|", e[0, 0], math.log(4), tol=1e-15),
+        check("|H(one-hot) − 0|", e[3, 0], 0.0, tol=0.0),
+        check("max |H in bits − H in nats / ln 2|", e[:, 1], e[:, 0] / math.log(2), tol=1e-15),
+    ]
+
+
+def decomposition_checks() -> list[str]:
+    """H(p) + KL(p || q) against H(p, q), and KL against scipy.stats.entropy(p, q)."""
+    import scipy.stats
+
+    d = decomposition()[0]
+    a = asymmetry()
+    return [
+        check("|H(p) + KL(p ‖ q) − H(p, q)|", d[2], d[3], tol=1e-15),
+        check(
+            "max |kl_divergence − scipy.stats.entropy(p, q)|",
+            [a[0, 0], a[0, 1], a[1, 1]],
+            [scipy.stats.entropy(P, Q), scipy.stats.entropy(Q, P), scipy.stats.entropy(Q_ZERO, P)],
+            tol=1e-15,
+        ),
+    ]
+
+
+def training_loss_checks() -> list[str]:
+    """The per-position cross-entropies against Part 2's loss, torch, and ln 5 (equal logits)."""
+    import torch
+
+    loss = training_loss()
+    ref = torch.nn.functional.cross_entropy(torch.from_numpy(LOGITS), torch.from_numpy(TARGETS))
+    per = np.asarray(loss["per_position"])
+    return [
+        check(
+            "|mean − cross_entropy(logits, targets)|", loss["mean"], loss["from_logits"], tol=1e-15
+        ),
+        check("|mean − torch.nn.functional.cross_entropy|", loss["mean"], float(ref), tol=1e-14),
+        check("|last position − ln 5|", per[-1], math.log(5), tol=1e-15),
+    ]
+
+
+def mutual_information_checks() -> list[str]:
+    """The three routes to I(X; Y) agree, and agree with scipy's KL of the joint table."""
+    import scipy.stats
+
+    m = mutual_information_table()[0]
+    p_x, p_y = JOINT.sum(axis=1), JOINT.sum(axis=0)
+    ref = scipy.stats.entropy(JOINT.reshape(-1), np.outer(p_x, p_y).reshape(-1))
+    return [
+        check("|(H(X) − H(X | Y)) − KL form|", m[2], m[3], tol=1e-15),
+        check("|H(X | Y) − (H(X, Y) − H(Y))|", m[1], m[4], tol=1e-15),
+        check("|mutual_information − scipy|", m[3], ref, tol=1e-15),
+    ]
+
+
+# ---- cross-entropy as a proper scoring rule ------------------------------------------------
+
+SCORE_STEP = 100  # the grid of reports: every q with entries in {1, ..., 99} / 100
+SCORE_NAMES = ["log score ln q_y", "Brier score −Σ (q_j − [j = y])²", "linear score q_y"]
+
+
+def report_grid(n: int = SCORE_STEP) -> Array:
+    """Every report q over 3 outcomes whose entries are positive multiples of 1/n, shape (M, 3)."""
+    i, j = np.meshgrid(np.arange(1, n), np.arange(1, n), indexing="ij")
+    keep = i + j < n
+    q = np.stack([i[keep], j[keep], n - i[keep] - j[keep]], axis=1) / n  # (M, 3)
+    return q  # type: ignore[no-any-return]
+
+
+def expected_scores(p: Array, q: Array) -> Array:
+    """Expected score under outcomes y ~ p for each report q (rows), shape (3, M): log, Brier, linear.
+
+    Higher is better. The log score is minus the cross-entropy (computed by llmath); the Brier
+    score is E[-sum_j (q_j - [j = y])^2] = -(sum_j q_j^2 - 2 p.q + 1); the linear score is p.q.
+    """
+    log = -np.asarray(cross_entropy_dist(p, q))  # (M,)
+    brier = -(np.sum(q**2, axis=-1) - 2 * q @ p + 1.0)  # (M,)
+    linear = q @ p  # (M,)
+    return np.stack([log, brier, linear])
+
+
+def scoring_table() -> Array:
+    """Rows: the three scores. Columns: the best report on the grid (q1, q2, q3), E[S] there, E[S] at q = p."""
+    q = report_grid()
+    at_p = expected_scores(P, P[None, :])[:, 0]
+    rows = []
+    for k, s in enumerate(expected_scores(P, q)):
+        best = int(np.argmax(s))
+        rows.append([*q[best], s[best], at_p[k]])
+    return np.array(rows)
+
+
+def scoring_checks() -> list[str]:
+    """The log and Brier scores are maximised on the grid exactly at q = p; the linear score is not."""
+    t = scoring_table()
+    out = [
+        check("log score: max |best report − p|", t[0, :3], P, tol=1e-12),
+        check("Brier score: max |best report − p|", t[1, :3], P, tol=1e-12),
+    ]
+    assert np.argmax(t[2, :3]) == np.argmax(P) and t[2, 4] < t[2, 3], "linear score is proper?"
+    # strictly: every other report on the grid scores strictly less than q = p
+    s = expected_scores(P, report_grid())
+    others = np.abs(report_grid() - P).max(axis=1) > 1e-12
+    assert np.all(s[0, others] < t[0, 4]) and np.all(s[1, others] < t[1, 4])
+    return out
+
+
+LOCAL_Y = 0  # the outcome that happened
+LOCAL_REPORTS = np.array([[0.5, 0.25, 0.25], [0.5, 0.5, 0.0]])  # same q_y, different elsewhere
+
+
+def locality() -> Array:
+    """Rows: the two reports. Columns: q_y, log score ln q_y, Brier score, for outcome LOCAL_Y."""
+    q = LOCAL_REPORTS
+    y = one_hot(np.array([LOCAL_Y]), 3)[0]
+    log = -np.asarray(cross_entropy_dist(y, q))
+    brier = -np.sum((q - y) ** 2, axis=-1)
+    out = np.column_stack([q[:, LOCAL_Y], log, brier])
+    assert out[0, 1] == out[1, 1] and out[0, 2] != out[1, 2]
+    return out
+
+
 def tables() -> dict[str, Array]:
     """Every numeric table on the information page, keyed as on the page."""
     fr = forward_reverse()
@@ -195,6 +331,8 @@ def tables() -> dict[str, Array]:
         "information/mutual-information": mutual_information_table(),
         "information/forward-reverse": fr["table"],  # type: ignore[dict-item]
         "information/attention": attention_mi()["weights"],  # type: ignore[dict-item]
+        "information/scoring": scoring_table(),
+        "information/locality": locality(),
     }
 
 
@@ -213,7 +351,11 @@ def figure_binary_entropy() -> str:
     ax.set_xlabel("P(heads)")
     ax.set_ylabel("entropy H (bits)")
     ax.set_ylim(0, 1.15)
-    return svg(fig, alt="Binary entropy in bits: 0 at P(heads)=0 and 1, maximum 1 bit at 0.5")
+    return svg(
+        fig,
+        alt="Binary entropy in bits: 0 at P(heads)=0 and 1, maximum 1 bit at 0.5",
+        caption="The entropy of a coin, in bits, against its probability of heads",
+    )
 
 
 def figure_forward_reverse() -> str:
@@ -229,5 +371,7 @@ def figure_forward_reverse() -> str:
     ax.set_ylabel("probability")
     ax.legend(frameon=False, fontsize=8)
     return svg(
-        fig, alt="A bimodal p; the forward-KL fit spreads over both modes, reverse sits on one"
+        fig,
+        alt="A bimodal p; the forward-KL fit spreads over both modes, reverse sits on one",
+        caption="The best single Gaussian under forward KL (covers) and reverse KL (seeks)",
     )
