@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 import llmath
 from llmath.calculus.cross_entropy import cross_entropy, cross_entropy_grad
+from llmath.calculus.numerical import numerical_grad
 from llmath.calculus.softmax_grad import softmax_backward, softmax_jacobian
 
 Array = NDArray[np.float64]
@@ -127,6 +128,51 @@ def jacobian_from_vjps(z: Array = Z) -> Array:
     """Build J one row at a time: row i is the VJP of the basis vector e_i."""
     s = llmath.softmax(z)
     return np.stack([softmax_backward(e, s) for e in np.eye(z.size)])
+
+
+# ---- what cannot be differentiated -------------------------------------------------------------
+
+REWARD = np.array([1.0, 0.0, 3.0])  # a reward per token id, for the score-function check
+SLIDE = np.linspace(-1.0, 5.0, 121)  # values of token 3's target logit z[2, 1]
+
+
+def accuracy(logits: Array, targets: Array = TARGETS) -> float:
+    """Fraction of tokens whose argmax is the target: the quantity we care about, not smooth."""
+    return float(np.mean(np.argmax(logits, axis=-1) == targets))
+
+
+@cache
+def not_differentiable() -> dict[str, Array | float]:
+    """Finite-difference gradients of accuracy (zero) and of cross-entropy (not), and both curves
+    as token 3's target logit slides past its rival's logit 3.0."""
+    acc_grad = numerical_grad(accuracy, LOGITS)  # (n, nV)
+    ce_grad_fd = numerical_grad(lambda z: cross_entropy(z, TARGETS), LOGITS)  # (n, nV)
+    acc_curve, ce_curve = [], []
+    for v in SLIDE:
+        z = LOGITS.copy()
+        z[2, 1] = v
+        acc_curve.append(accuracy(z))
+        ce_curve.append(cross_entropy(z, TARGETS))
+    return {
+        "acc": accuracy(LOGITS),
+        "acc_grad": acc_grad,
+        "ce_grad_fd": ce_grad_fd,
+        "acc_curve": np.array(acc_curve),
+        "ce_curve": np.array(ce_curve),
+    }
+
+
+def score_function(z: Array = Z, reward: Array = REWARD) -> dict[str, Array]:
+    """Gradient of the expected reward E_{y ~ softmax(z)}[R(y)] three ways: the exact expectation
+    of the REINFORCE estimator R(y) (e_y - s), softmax_backward(R, s), finite differences."""
+    s = llmath.softmax(z)  # (N,)
+    hot = llmath.one_hot(np.arange(z.size), z.size)  # (N, N): row y is e_y
+    reinforce = (s * reward) @ (hot - s)  # (N,): sum_y s_y R(y) (e_y - s)
+    return {
+        "reinforce": reinforce,
+        "vjp": softmax_backward(reward, s),
+        "fd": numerical_grad(lambda r: float(llmath.softmax(r) @ reward), z),
+    }
 
 
 def tables() -> dict[str, Array]:
