@@ -182,7 +182,11 @@ def figure_error() -> str:
     ax.set_xlabel("step h")
     ax.set_ylabel("|estimate − exp′(x)|")
     ax.legend(frameon=False, fontsize=8, loc="upper center", ncol=2)
-    return svg(fig, alt="Error of forward and central differences against the step h, log-log")
+    return svg(
+        fig,
+        alt="Error of forward and central differences against the step h, log-log",
+        caption="Error of the derivative of exp at x = 1 against the step h",
+    )
 
 
 # ---- gradient checking -------------------------------------------------------------------------
@@ -278,4 +282,45 @@ def tables() -> dict[str, NDArray[np.float64]]:
         "derivatives/ex-sin": exercise_sin(),
         "derivatives/ex-tanh": exercise_tanh()["J"],
         "derivatives/ex-offset": exercise_offset(),
+        "derivatives/gd-step": gd_step()["rows"],
+    }
+
+
+# ---- gradient descent --------------------------------------------------------------------------
+
+# A tiny softmax regression: n = 4 inputs of width D = 3, a vocabulary of nV = 4 classes.
+GD_X = np.array([[1.0, 0.5, -1.0], [0.0, 1.0, 0.5], [-1.0, 0.2, 1.0], [0.5, -0.5, 0.0]])  # (n, D)
+GD_Y = np.array([0, 1, 2, 3])  # (n,) target class of each input
+GD_W = np.array(
+    [[0.2, -0.1, 0.0, 0.3], [0.0, 0.1, -0.2, 0.1], [-0.3, 0.2, 0.1, 0.0]]
+)  # (D, nV) current weights
+GD_ETAS = (0.5, 0.25, 0.125)  # learning rates for the one step, halving
+
+
+def gd_loss(w: NDArray[np.float64]) -> float:
+    """Mean cross-entropy of the softmax regression with weights w (D, nV)."""
+    from llmath.calculus.cross_entropy import cross_entropy
+
+    return cross_entropy(GD_X @ w, GD_Y)
+
+
+def gd_grad(w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Its gradient in w: X^T (softmax(XW) - onehot) / n, by the chain rule through Z = XW."""
+    from llmath.calculus.cross_entropy import cross_entropy_grad
+
+    return GD_X.T @ cross_entropy_grad(GD_X @ w, GD_Y)  # (D, nV)
+
+
+@cache
+def gd_step() -> dict[str, object]:
+    """One gradient-descent step W <- W - eta grad at several eta: the loss after it and the
+    first-order prediction L(W) - eta ||grad||^2."""
+    g = gd_grad(GD_W)  # (D, nV)
+    loss0 = gd_loss(GD_W)
+    rows = [[eta, gd_loss(GD_W - eta * g), loss0 - eta * float(np.sum(g * g))] for eta in GD_ETAS]
+    return {
+        "grad": g,
+        "grad_fd": numerical_grad(gd_loss, GD_W),
+        "loss0": loss0,
+        "rows": np.array(rows),
     }
