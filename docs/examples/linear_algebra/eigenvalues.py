@@ -12,18 +12,19 @@ from numpy.typing import NDArray
 import llmath
 from examples.show import BLUE, GREEN, ORANGE, PURPLE, new_figure, svg
 
-S, K = 5, 4  # key positions (= query positions: self-attention) and head width
+S, DK = 5, 4  # key positions (= query positions: self-attention) and head width d_k
 SEED = 7
 N_STEPS = 30  # how many times mu^T A^n is iterated for "the limit"
 BETAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # inverse temperatures of the sharpness sweep
 A2 = np.array([[2.0, 1.0], [3.0, 1.0]])  # the 2x2 worked example
 POWER = 6
+COLUMN_SEED, COLUMN_BETA = 8, 2.0  # the example where column sums and pi disagree
 
 
 def _inputs() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Seeded random queries and keys, shape `(S, K)` each."""
+    """Seeded random queries and keys, shape `(S, dk)` each."""
     rng = np.random.default_rng(SEED)
-    return rng.standard_normal((S, K)), rng.standard_normal((S, K))
+    return rng.standard_normal((S, DK)), rng.standard_normal((S, DK))
 
 
 def _by_modulus(lam: NDArray[np.complex128]) -> NDArray[np.complex128]:
@@ -72,42 +73,63 @@ def powers(n: int = POWER) -> dict[str, NDArray[np.float64]]:
     by_eig = U @ np.diag(lam**n) @ np.linalg.inv(U)  # (2, 2)
     i = int(np.argmax(np.abs(lam)))
     dominant = lam[i] ** n * np.outer(U[:, i], np.linalg.inv(U)[i])  # lambda_1^n u_1 v_1^T
-    return {"direct": np.linalg.matrix_power(A2, n), "by_eig": by_eig, "dominant": dominant}
+    u2v2 = np.outer(U[:, 1 - i], np.linalg.inv(U)[1 - i])  # the term left out, without lambda_2^n
+    return {
+        "direct": np.linalg.matrix_power(A2, n),
+        "by_eig": by_eig,
+        "dominant": dominant,
+        "u2v2_max": np.abs(u2v2).max(),
+    }
 
 
 def attention(beta: float = 1.0) -> NDArray[np.float64]:
-    """The chapter's attention matrix: softmax(beta Q K^T / sqrt K), shape `(S, S)`."""
+    """The chapter's attention matrix: softmax(beta Q K^T / sqrt(d_k)), shape `(S, S)`."""
     q, k = _inputs()
     return llmath.scaled_dot_product_attention(beta * q, k, k).weights
 
 
 def self_focused(beta: float) -> NDArray[np.float64]:
-    """Attention where every query is its own key (rows scaled to norm sqrt K), scores times beta.
+    """Attention where every query is its own key (rows scaled to norm sqrt(d_k)), scores times beta.
 
     beta = 0 is uniform attention; as beta grows, A tends to the identity.
     """
     x, _ = _inputs()
-    x = x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(K)  # (S, K)
+    x = x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(DK)  # (S, dk)
     return llmath.scaled_dot_product_attention(beta * x, x, x).weights
 
 
 def shift_focused(beta: float) -> NDArray[np.float64]:
     """Like `self_focused`, but query t is key t+1 (cyclically): A tends to a cyclic shift."""
     x, _ = _inputs()
-    x = x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(K)  # (S, K)
+    x = x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(DK)  # (S, dk)
     return llmath.scaled_dot_product_attention(beta * np.roll(x, -1, axis=0), x, x).weights
 
 
 def uniform() -> NDArray[np.float64]:
     """All scores equal (queries zero): A = 1 1^T / S."""
     _, k = _inputs()
-    return llmath.scaled_dot_product_attention(np.zeros((S, K)), k, k).weights
+    return llmath.scaled_dot_product_attention(np.zeros((S, DK)), k, k).weights
 
 
 def causal() -> NDArray[np.float64]:
     """The chapter's queries and keys under the causal mask: lower triangular A."""
     q, k = _inputs()
     return llmath.scaled_dot_product_attention(q, k, k, mask=llmath.causal_mask(S)).weights
+
+
+def column_vs_stationary(steps: tuple[int, ...] = (1, 2, 4, 8)) -> dict[str, NDArray[np.float64]]:
+    """Column sums / S of a sharper attention matrix next to its stationary distribution.
+
+    (1/S) 1^T A is one step of the chain from the uniform start; pi is where the steps end.
+    Rows of "walk": (1/S) 1^T A^n for n in `steps`, then pi.
+    """
+    rng = np.random.default_rng(COLUMN_SEED)
+    q, k = rng.standard_normal((S, DK)), rng.standard_normal((S, DK))
+    a = llmath.scaled_dot_product_attention(COLUMN_BETA * q, k, k).weights  # (S, S)
+    start = np.full(S, 1.0 / S)
+    walk = [start @ np.linalg.matrix_power(a, n) for n in steps]
+    pi = llmath.stationary_distribution(a)
+    return {"A": a, "columns": a.sum(axis=0), "walk": np.stack([*walk, pi]), "pi": pi}
 
 
 def cyclic() -> NDArray[np.float64]:
@@ -229,7 +251,7 @@ def rank_collapse(depths: tuple[int, ...] = (1, 2, 4, 8, 16, 32)) -> NDArray[np.
     spread0 = np.linalg.norm(x - x.mean(axis=0))
     rows = []
     for n in depths:
-        xn = np.linalg.matrix_power(a, n) @ x  # (S, K): n layers of pure attention, no residual
+        xn = np.linalg.matrix_power(a, n) @ x  # (S, dk): n layers of pure attention, no residual
         rows.append([n, np.linalg.norm(xn - xn.mean(axis=0)) / spread0, lam2**n])
     return np.array(rows)
 
@@ -257,7 +279,12 @@ def spectrum_figure() -> str:
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False)
-    return svg(fig, alt="Eigenvalues of two attention matrices inside the unit circle")
+    return svg(
+        fig,
+        alt="Eigenvalues of two attention matrices inside the unit circle",
+        caption="Eigenvalues of the running example (blue, Gershgorin discs dashed) and of a "
+        "shift-focused matrix (orange), inside the unit circle.",
+    )
 
 
 def convergence_figure() -> str:
@@ -275,7 +302,12 @@ def convergence_figure() -> str:
     ax.set_ylabel("‖e₁ᵀAⁿ − πᵀ‖₁")
     ax.set_ylim(1e-15, 5)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
-    return svg(fig, alt="Distance to the stationary distribution falls like |lambda_2| to the n")
+    return svg(
+        fig,
+        alt="Distance to the stationary distribution falls like |lambda_2| to the n",
+        caption="Distance from the stationary distribution after n steps (log scale); thin "
+        "lines have slope |λ₂|ⁿ.",
+    )
 
 
 def tables() -> dict[str, NDArray[np.float64]]:
@@ -299,6 +331,8 @@ def tables() -> dict[str, NDArray[np.float64]]:
         "eigenvalues/causal-pi": cs["pi"],
         "eigenvalues/causal-walk": cs["walk"],
         "eigenvalues/two-state": two_state(),
+        "eigenvalues/column-A": column_vs_stationary()["A"],
+        "eigenvalues/column-walk": column_vs_stationary()["walk"],
         "eigenvalues/causal-uniform": causal_uniform()[:, 1:],
         "eigenvalues/rank-collapse": rank_collapse()[:, 1:],
     }
