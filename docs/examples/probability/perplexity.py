@@ -9,6 +9,7 @@ import re
 import numpy as np
 from numpy.typing import NDArray
 
+from examples.show import check
 from llmath.probability.information import cross_entropy_dist, entropy
 from llmath.probability.perplexity import (
     bits_per_byte,
@@ -25,7 +26,7 @@ UNIFORM_VS = (2, 10, 256, 50257)
 UNIFORM_T = 1000
 SEED = 7
 
-# Data distribution p and a model q over V = 5 tokens, for "perplexity on data vs entropy".
+# Data distribution p and a model q over nV = 5 tokens, for "perplexity on data vs entropy".
 P_DATA = np.array([0.4, 0.3, 0.15, 0.1, 0.05])
 Q_MODEL = np.array([0.3, 0.3, 0.2, 0.1, 0.1])
 N_SAMPLES = 20_000
@@ -55,8 +56,14 @@ def token_log_probs() -> dict[str, Array]:
     }
 
 
+def n_words() -> int:
+    """The number of words of TEXT: the 'canonical unit' a per-word perplexity divides by."""
+    return len(tokenisations()["words"])
+
+
 def tokenisation_table() -> Array:
-    """Rows: characters, words. Columns: tokens, total nats, nats/token, PPL/token, bits/byte."""
+    """Rows: characters, words. Columns: tokens, total nats, nats/token, PPL/token,
+    PPL per word (total / words), bits/byte."""
     n_bytes = len(TEXT.encode("utf-8"))
     rows = []
     for lp in token_log_probs().values():
@@ -67,10 +74,28 @@ def tokenisation_table() -> Array:
                 total,
                 total / lp.size,
                 perplexity_from_log_probs(lp),
+                perplexity(total / n_words()),
                 bits_per_byte(total, n_bytes),
             ]
         )
     return np.array(rows)
+
+
+def tokenisation_checks() -> list[str]:
+    """The two tokenisations give one total, one per-word PPL, one bits/byte, and the PPL law."""
+    t = tokenisation_table()
+    return [
+        check("|total nats, characters − words|", t[0, 1], t[1, 1], tol=0.0, rtol=1e-14),
+        check("|PPL per word from characters − from words|", t[0, 4], t[1, 4], tol=0.0, rtol=1e-13),
+        check("|bits/byte, characters − words|", t[0, 5], t[1, 5], tol=0.0, rtol=1e-14),
+        check(
+            "|PPL_word − PPL_char^(T_char/T_word)|",
+            t[1, 3],
+            t[0, 3] ** (t[0, 0] / t[1, 0]),
+            tol=0.0,
+            rtol=1e-12,
+        ),
+    ]
 
 
 def compression_table() -> Array:
@@ -91,9 +116,9 @@ def compression_table() -> Array:
 
 
 def uniform_table() -> Array:
-    """Rows: V. Columns: V, mean loss (nats), mean loss (bits), PPL from nats, PPL from bits."""
+    """Rows: nV. Columns: nV, mean loss (nats), mean loss (bits), PPL from nats, PPL from bits."""
     rows = []
-    for v in UNIFORM_VS:  # the tokens themselves do not matter: q(x_t) = 1 / V for every one
+    for v in UNIFORM_VS:  # the tokens themselves do not matter: q(x_t) = 1 / nV for every one
         log_probs = np.full(UNIFORM_T, -math.log(v))
         loss = float(-log_probs.mean())
         bits = float(nats_to_bits(loss))
@@ -106,8 +131,7 @@ def uniform_table() -> Array:
 @functools.cache
 def data_table() -> Array:
     """Rows: model = p, model = q, uniform. Columns: PPL on sampled data, exp(H(p, model))."""
-    rng = np.random.default_rng(SEED)
-    data = rng.choice(P_DATA.size, size=N_SAMPLES, p=P_DATA)  # tokens drawn from p
+    data = _data_sample()  # tokens drawn from p
     uniform = np.full(P_DATA.size, 1.0 / P_DATA.size)
     rows = []
     for model in (P_DATA, Q_MODEL, uniform):
@@ -125,6 +149,60 @@ def ten_table() -> Array:
     return np.array(rows)
 
 
+@functools.cache
+def _data_sample() -> NDArray[np.intp]:
+    """N_SAMPLES tokens drawn from P_DATA (seeded)."""
+    return np.random.default_rng(SEED).choice(P_DATA.size, size=N_SAMPLES, p=P_DATA)
+
+
+def data_checks() -> list[str]:
+    """Sampled loss against its expectation H(p, model), within 4 standard errors of the mean.
+
+    The sampled loss is a mean of N_SAMPLES independent surprisals -ln q(x), so its standard
+    error is their standard deviation over sqrt(N_SAMPLES); 4 standard errors fail by chance with
+    probability about 6e-5, and the seed makes the result the same on every build.
+    """
+    data = _data_sample()
+    out = []
+    names = ("model = p", "model = q", "model = uniform")
+    uniform = np.full(P_DATA.size, 1.0 / P_DATA.size)
+    for name, model in zip(names, (P_DATA, Q_MODEL, uniform), strict=True):
+        surprisal = -np.log(model[data])
+        se = float(surprisal.std() / np.sqrt(N_SAMPLES))
+        expected = float(cross_entropy_dist(P_DATA, model))
+        out.append(
+            check(
+                f"{name}: |sampled loss − H(p, model)|",
+                surprisal.mean(),
+                expected,
+                tol=max(4 * se, 1e-15),
+            )
+        )
+    return out
+
+
+# Unbounded above: a model that is confident about the wrong token.
+CONFIDENCES = (0.2, 0.5, 0.9, 0.99, 0.999)
+
+
+def confident_model(c: float) -> Array:
+    """Mass c on the token P_DATA makes least likely, the rest spread evenly over the others."""
+    q = np.full(P_DATA.size, (1.0 - c) / (P_DATA.size - 1))
+    q[np.argmin(P_DATA)] = c
+    return q
+
+
+def unbounded_table() -> Array:
+    """Rows: CONFIDENCES. Columns: c, PPL on the sample from p, exp(H(p, q_c)), PPL / nV."""
+    data = _data_sample()
+    rows = []
+    for c in CONFIDENCES:
+        q = confident_model(c)
+        ppl = perplexity_from_log_probs(np.log(q[data]))
+        rows.append([c, ppl, perplexity(cross_entropy_dist(P_DATA, q)), ppl / P_DATA.size])
+    return np.array(rows)
+
+
 def tables() -> dict[str, Array]:
     """Every numeric table on the perplexity page, keyed as on the page."""
     return {
@@ -133,6 +211,7 @@ def tables() -> dict[str, Array]:
         "perplexity/ten": ten_table()[:, 1:],
         "perplexity/compression": compression_table()[:, :3],
         "perplexity/tokenisation": tokenisation_table()[:, 1:],
+        "perplexity/unbounded": unbounded_table()[:, 1:],
     }
 
 
@@ -153,7 +232,9 @@ def figure_surprisal() -> str:
     ax.set_ylabel("surprisal −log₂ q (bits)")
     ax.legend(frameon=False)
     return svg(
-        fig, alt="Surprisal in bits of each word of the example text under the character model"
+        fig,
+        alt="Surprisal in bits of each word of the example text under the character model",
+        caption="The surprisal of each word of the example text, in bits, and its mean",
     )
 
 
@@ -167,10 +248,12 @@ def figure_perplexity_vs_loss() -> str:
     for v in UNIFORM_VS:
         ax.plot([math.log(v)], [perplexity(math.log(v))], "o", color=ORANGE)
         ax.annotate(
-            f"uniform, V = {v}", (math.log(v), v), textcoords="offset points", xytext=(6, -12)
+            f"uniform, $n_V$ = {v}", (math.log(v), v), textcoords="offset points", xytext=(6, -12)
         )
     ax.set_xlabel("mean loss (nats per token)")
     ax.set_ylabel("perplexity (log scale)")
     return svg(
-        fig, alt="Perplexity grows exponentially with the mean loss; uniform models sit at ln V"
+        fig,
+        alt="Perplexity grows exponentially with the mean loss; uniform models sit at ln n_V",
+        caption="Perplexity against the mean loss; the uniform models sit at loss ln n<sub>V</sub>",
     )

@@ -11,7 +11,7 @@ import functools
 import numpy as np
 from numpy.typing import NDArray
 
-from examples.show import BLUE, GREEN, ORANGE, new_figure, svg
+from examples.show import BLUE, GREEN, ORANGE, check, new_figure, svg
 from llmath.linalg.vectors import one_hot
 from llmath.probability.information import entropy
 from llmath.probability.sampling import (
@@ -23,7 +23,7 @@ from llmath.probability.sampling import (
 )
 
 TOKENS = ("mat", "rug", "floor", "sofa", "roof", "moon")
-LOGITS = np.array([3.0, 2.2, 1.5, 1.0, 0.2, -1.0])  # (V,)
+LOGITS = np.array([3.0, 2.2, 1.5, 1.0, 0.2, -1.0])  # (nV,)
 TIE_LOGITS = np.array([3.0, 3.0, 1.5, 1.0, 0.2, -1.0])  # "rug" raised to tie with "mat"
 V = len(TOKENS)
 TEMPS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 100.0)
@@ -32,7 +32,9 @@ KS = (1, 2, 3, 4, 5, 6)
 PS = (0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
 
 ZIPF_V = 50
-ZIPF_LOGITS = -np.log(np.arange(1, ZIPF_V + 1))  # softmax at T gives p_r proportional to r^(-1/T)
+ZIPF_LOGITS = -np.log(
+    np.arange(1, ZIPF_V + 1)
+)  # softmax at tau gives p_r proportional to r^(-1/tau)
 FLAT_T, PEAKED_T = 2.0, 0.5
 ADAPT_PS = (0.5, 0.8, 0.9, 0.95)
 FIXED_K = 10
@@ -50,7 +52,7 @@ N_GREEDY = 20_000
 
 
 def p1() -> NDArray[np.float64]:
-    """The running example at T = 1: softmax(LOGITS)."""
+    """The running example at tau = 1: softmax(LOGITS)."""
     return apply_temperature(LOGITS, 1.0)
 
 
@@ -58,41 +60,41 @@ def p1() -> NDArray[np.float64]:
 
 
 def temperature_table() -> NDArray[np.float64]:
-    """Rows: the distribution at each T in TEMPS, then the two limits; last column H in bits."""
-    rows = [apply_temperature(LOGITS, T) for T in TEMPS]
-    rows.append(one_hot(greedy(LOGITS), V))  # T -> 0: one-hot on the (unique) argmax
-    rows.append(np.full(V, 1.0 / V))  # T -> infinity: uniform
+    """Rows: the distribution at each tau in TEMPS, then the two limits; last column H in bits."""
+    rows = [apply_temperature(LOGITS, tau) for tau in TEMPS]
+    rows.append(one_hot(greedy(LOGITS), V))  # tau -> 0: one-hot on the (unique) argmax
+    rows.append(np.full(V, 1.0 / V))  # tau -> infinity: uniform
     P = np.array(rows)  # (len(TEMPS) + 2, V)
     return np.column_stack([P, entropy(P, unit="bits")])
 
 
 def ties_table() -> NDArray[np.float64]:
-    """TIE_LOGITS at each T in TIE_TEMPS, then greedy's one-hot."""
-    rows = [apply_temperature(TIE_LOGITS, T) for T in TIE_TEMPS]
+    """TIE_LOGITS at each tau in TIE_TEMPS, then greedy's one-hot."""
+    rows = [apply_temperature(TIE_LOGITS, tau) for tau in TIE_TEMPS]
     rows.append(one_hot(greedy(TIE_LOGITS), V))
     return np.array(rows)
 
 
 @functools.cache
 def entropy_curve() -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """T on a log grid, H(softmax(LOGITS / T)) and H(softmax(TIE_LOGITS / T)) in bits."""
-    Ts = np.logspace(-2, 2.5, 181)
-    h = np.array([entropy(apply_temperature(LOGITS, T), unit="bits") for T in Ts])
-    h_tie = np.array([entropy(apply_temperature(TIE_LOGITS, T), unit="bits") for T in Ts])
-    return Ts, h, h_tie
+    """tau on a log grid, H(softmax(LOGITS / tau)) and H(softmax(TIE_LOGITS / tau)) in bits."""
+    taus = np.logspace(-2, 2.5, 181)
+    h = np.array([entropy(apply_temperature(LOGITS, tau), unit="bits") for tau in taus])
+    h_tie = np.array([entropy(apply_temperature(TIE_LOGITS, tau), unit="bits") for tau in taus])
+    return taus, h, h_tie
 
 
 def entropy_figure() -> str:
-    """Entropy in bits against T (log axis) for the running example and the tied logits."""
-    Ts, h, h_tie = entropy_curve()
+    """Entropy in bits against tau (log axis) for the running example and the tied logits."""
+    taus, h, h_tie = entropy_curve()
     fig, ax = new_figure(6.2, 3.4)
-    ax.semilogx(Ts, h, color=BLUE, label="running example (unique maximum)")
-    ax.semilogx(Ts, h_tie, color=ORANGE, ls="--", label='"mat" and "rug" tied')
-    ax.axhline(np.log2(V), color=GREEN, lw=0.8, ls=":", label=f"log₂ {V}: uniform (T → ∞)")
+    ax.semilogx(taus, h, color=BLUE, label="running example (unique maximum)")
+    ax.semilogx(taus, h_tie, color=ORANGE, ls="--", label='"mat" and "rug" tied')
+    ax.axhline(np.log2(V), color=GREEN, lw=0.8, ls=":", label=f"log₂ {V}: uniform (τ → ∞)")
     ax.axhline(1.0, color=ORANGE, lw=0.6, ls=":")
     ax.axhline(0.0, color=BLUE, lw=0.6, ls=":")
     ax.axvline(1.0, color="#000000", lw=0.5)
-    ax.set_xlabel("temperature T (log scale)")
+    ax.set_xlabel("temperature τ (log scale)")
     ax.set_ylabel("entropy H (bits)")
     ax.set_ylim(-0.1, np.log2(V) + 0.2)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
@@ -122,9 +124,9 @@ def top_p_table() -> NDArray[np.float64]:
     return np.array([[*r, p[r > 0].sum()] for r in rows])
 
 
-def zipf(T: float) -> NDArray[np.float64]:
-    """A Zipf-like distribution over ZIPF_V tokens: p_r proportional to r^(-1/T)."""
-    return apply_temperature(ZIPF_LOGITS, T)
+def zipf(tau: float) -> NDArray[np.float64]:
+    """A Zipf-like distribution over ZIPF_V tokens: p_r proportional to r^(-1/tau)."""
+    return apply_temperature(ZIPF_LOGITS, tau)
 
 
 def adaptive() -> dict[str, NDArray[np.float64]]:
@@ -147,12 +149,12 @@ def adaptive_figure(p: float = 0.9) -> str:
     """The flat and the peaked distribution, with the tokens top-p keeps in colour."""
     fig, axes = new_figure(6.4, 3.0, 1, 2, sharey=True)
     r = np.arange(1, ZIPF_V + 1)
-    for a, T, name in zip(axes, (FLAT_T, PEAKED_T), ("flat", "peaked"), strict=True):
-        d = zipf(T)
+    for a, tau, name in zip(axes, (FLAT_T, PEAKED_T), ("flat", "peaked"), strict=True):
+        d = zipf(tau)
         keep = top_p_filter(d, p) > 0
         a.bar(r[keep], d[keep], color=BLUE, width=0.8, label="kept")
         a.bar(r[~keep], d[~keep], color="#9ca3af", width=0.8, label="dropped")
-        a.set_title(f"{name}: p_r ∝ r^(−{1 / T:g}), keeps {keep.sum()}", fontsize=9)
+        a.set_title(f"{name}: p_r ∝ r^(−{1 / tau:g}), keeps {keep.sum()}", fontsize=9)
         a.set_xlabel("rank r")
     axes[0].set_ylabel("probability")
     axes[0].legend(fontsize=8, frameon=False)
@@ -162,16 +164,16 @@ def adaptive_figure(p: float = 0.9) -> str:
 # ---------------------------------------------------------------- order of operations
 
 
-def temper_filtered(q: NDArray[np.float64], T: float) -> NDArray[np.float64]:
-    """Temperature applied after a filter: q^(1/T) renormalised on the kept tokens (0 elsewhere)."""
+def temper_filtered(q: NDArray[np.float64], tau: float) -> NDArray[np.float64]:
+    """Temperature applied after a filter: q^(1/tau) renormalised on the kept tokens (0 elsewhere)."""
     kept = q > 0
     out = np.zeros_like(q)
-    out[kept] = apply_temperature(np.log(q[kept]), T)  # log q = logits up to a constant
+    out[kept] = apply_temperature(np.log(q[kept]), tau)  # log q = logits up to a constant
     return out
 
 
 def order_table() -> NDArray[np.float64]:
-    """Rows: T then top-k, top-k then T, T then top-p, top-p then T (ORDER_T, ORDER_K, ORDER_P)."""
+    """Rows: tau then top-k, top-k then tau, tau then top-p, top-p then tau (ORDER_T, ORDER_K, ORDER_P)."""
     p, pT = p1(), apply_temperature(LOGITS, ORDER_T)
     return np.array(
         [
@@ -242,14 +244,14 @@ def p_intervals_check() -> bool:
 def hot_counts() -> NDArray[np.float64]:
     """Tokens kept by top-p (HOT_P) after each temperature in HOT_TS."""
     return np.array(
-        [[(top_p_filter(apply_temperature(LOGITS, T), HOT_P) > 0).sum() for T in HOT_TS]],
+        [[(top_p_filter(apply_temperature(LOGITS, tau), HOT_P) > 0).sum() for tau in HOT_TS]],
         dtype=np.float64,
     )
 
 
 def hot_threshold() -> float:
-    """The T above which top-p (HOT_P) keeps all V tokens: p_min(T) = 1 - HOT_P, by bisection."""
-    lo, hi = 1.0, 100.0  # p_min(T) increases with T; at 1 it is below 1 - HOT_P, at 100 above
+    """The tau above which top-p (HOT_P) keeps all nV tokens: p_min(tau) = 1 - HOT_P, by bisection."""
+    lo, hi = 1.0, 100.0  # p_min(tau) increases with tau; at 1 it is below 1 - HOT_P, at 100 above
     for _ in range(60):
         mid = (lo * hi) ** 0.5
         if apply_temperature(LOGITS, mid).min() > 1 - HOT_P:
@@ -261,15 +263,102 @@ def hot_threshold() -> float:
 
 @functools.cache
 def greedy_rate() -> NDArray[np.float64]:
-    """Rows T in GREEDY_TS: P(draw = greedy token) = max_i p_i(T), and its frequency in draws."""
+    """Rows tau in GREEDY_TS: P(draw = greedy token) = max_i p_i(tau), and its frequency in draws."""
     rng = np.random.default_rng(SEED)
     g = greedy(LOGITS)
     rows = []
-    for T in GREEDY_TS:
-        p = apply_temperature(LOGITS, T)
+    for tau in GREEDY_TS:
+        p = apply_temperature(LOGITS, tau)
         ids = np.asarray(sample(p, rng, size=N_GREEDY))
         rows.append([p.max(), (ids == g).mean()])
     return np.array(rows)
+
+
+# ---------------------------------------------------------------- checks (independent witnesses)
+
+
+def torch_top_p(probs: NDArray[np.float64], p: float) -> NDArray[np.float64]:
+    """Top-p written the way Hugging Face's TopPLogitsWarper does it, in torch (float64).
+
+    Sort ascending, drop every token whose cumulative mass from the bottom is at most 1 - p,
+    always keep the largest, renormalise. An independent route to the same rule.
+    """
+    import torch
+
+    t = torch.from_numpy(np.asarray(probs, dtype=np.float64))
+    sorted_p, idx = torch.sort(t, descending=False, stable=True)
+    remove_sorted = sorted_p.cumsum(-1) <= (1 - p)
+    remove_sorted[..., -1] = False  # keep at least the most probable token
+    remove = remove_sorted.scatter(-1, idx, remove_sorted)
+    kept = t.masked_fill(remove, 0.0)
+    return (kept / kept.sum(-1, keepdim=True)).numpy()
+
+
+def temperature_checks() -> list[str]:
+    """apply_temperature against torch.softmax(z / tau), and every row summing to 1."""
+    import torch
+
+    ours = np.array([apply_temperature(LOGITS, tau) for tau in TEMPS])
+    ref = np.array([torch.softmax(torch.from_numpy(LOGITS) / tau, -1).numpy() for tau in TEMPS])
+    return [
+        check("max |apply_temperature − torch.softmax(z / τ)|", ours, ref, tol=1e-15),
+        check("max |row sum − 1|", temperature_table()[:, :-1].sum(axis=1), 1.0, tol=1e-15),
+    ]
+
+
+def limit_checks() -> list[str]:
+    """How close tau = 0.1 is to the one-hot limit and tau = 100 to uniform (bounds asserted)."""
+    t = temperature_table()
+    return [
+        check("τ = 0.1: max |p − one-hot|", apply_temperature(LOGITS, 0.1), t[-2, :-1], tol=1e-3),
+        check("τ = 100: max |p − 1/n_V|", apply_temperature(LOGITS, 100.0), 1 / V, tol=1e-2),
+    ]
+
+
+def top_k_checks() -> list[str]:
+    """Rows sum to 1, k = 1 is greedy's one-hot, k = nV is the distribution itself."""
+    t = top_k_table()
+    return [
+        check("max |row sum − 1|", t[:, :-1].sum(axis=1), 1.0, tol=1e-15),
+        check("k = 1: max |row − one_hot(greedy)|", t[0, :-1], one_hot(greedy(LOGITS), V), tol=0.0),
+        check("k = n_V: max |row − softmax(z)|", t[-1, :-1], p1(), tol=1e-15),
+    ]
+
+
+def top_p_checks() -> list[str]:
+    """top_p_filter against the torch rewrite of Hugging Face's rule, for every p on the page."""
+    ours = np.array([top_p_filter(p1(), pp) for pp in PS])
+    ref = np.array([torch_top_p(p1(), pp) for pp in PS])
+    return [check("max |top_p_filter − Hugging Face's rule in torch|", ours, ref, tol=1e-15)]
+
+
+def sampling_checks() -> list[str]:
+    """Every frequency within 4 standard errors of p (kept tokens), and no filtered token drawn.
+
+    Each frequency is a mean of N_DRAWS indicators, standard error sqrt(p(1-p)/N); a deviation
+    above 4 of them happens by chance with probability about 6e-5 per token. The seed is fixed.
+    """
+    q, freq, se = empirical()
+    kept = q > 0
+    z = np.abs(freq[kept] - q[kept]) / se[kept]
+    return [
+        check("max |frequency − p| / standard error", z.max(), 0.0, tol=4.0),
+        check("frequency of filtered-out tokens", freq[~kept], 0.0, tol=0.0),
+    ]
+
+
+def greedy_rate_checks() -> list[str]:
+    """The frequency of the greedy token against max p(tau), within 4 standard errors."""
+    g = greedy_rate()
+    se = np.sqrt(g[:, 0] * (1 - g[:, 0]) / N_GREEDY)
+    return [
+        check(
+            "max |frequency − max p(τ)| / standard error",
+            np.max(np.abs(g[:, 1] - g[:, 0]) / se),
+            0.0,
+            tol=4.0,
+        )
+    ]
 
 
 def tables() -> dict[str, NDArray[np.float64]]:
