@@ -247,3 +247,30 @@ def tables() -> dict[str, Array]:
         "layer-norm/constant-upstream": constant_upstream(),
         "layer-norm/jacobian-eigenvalues": jacobian_eigenvalues(),
     }
+
+
+# ---- exercise 4: RMSNorm ------------------------------------------------------------------------
+
+
+def rms_norm_exercise(eps: float = EPS) -> dict[str, Array]:
+    """The exercise's answer for RMSNorm, dx = r (g - x_hat mean(g x_hat)), against torch's
+    rms_norm with autograd and against llmath's central differences, on the worked example."""
+    import torch
+
+    from llmath.calculus.numerical import numerical_grad
+
+    D = X.shape[-1]
+    r = 1.0 / np.sqrt((X**2).mean(axis=-1, keepdims=True) + eps)  # (T, 1)
+    x_hat = X * r  # (T, D)
+    g = DOUT * GAMMA  # (T, D)
+    answer = r * (g - x_hat * (g * x_hat).mean(axis=-1, keepdims=True))  # (T, D)
+
+    xt = torch.tensor(X, requires_grad=True)
+    yt = torch.nn.functional.rms_norm(xt, (D,), torch.tensor(GAMMA), eps=eps)
+    yt.backward(torch.tensor(DOUT))
+
+    def loss(x: Array) -> float:
+        rx = 1.0 / np.sqrt((x**2).mean(axis=-1, keepdims=True) + eps)
+        return float(np.sum(DOUT * GAMMA * x * rx))
+
+    return {"answer": answer, "torch": xt.grad.numpy(), "fd": numerical_grad(loss, X)}
