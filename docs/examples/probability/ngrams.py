@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
 
-from examples.show import BLUE, GREEN, ORANGE, PURPLE, new_figure, svg
+from examples.show import BLUE, GREEN, ORANGE, PURPLE, check, new_figure, svg
 from llmath.probability.information import entropy
 from llmath.probability.ngram import NGramModel, enumerate_sentences, generate_corpus
 from llmath.probability.perplexity import perplexity
@@ -148,6 +150,7 @@ def figure() -> str:
         alt="Held-out perplexity against the number of training sentences for unigram to "
         "4-gram models. Higher orders are worse with little data and better with a lot; all "
         "stay above the dashed line of the grammar's own perplexity.",
+        caption="Held-out perplexity of n-gram models against the size of the training set",
     )
 
 
@@ -157,6 +160,87 @@ def grammatical_fraction(n: int, samples: int = 200) -> float:
     model = NGramModel(n, k=0.0).fit(train(max(SIZES)))
     rng = np.random.default_rng(9)
     return float(np.mean([model.sample(rng) in truth() for _ in range(samples)]))
+
+
+def counter_nll(n: int, k: float, train_sents: list[str], test_sents: list[str]) -> float:
+    """Held-out mean NLL of an add-k n-gram model, counted with collections.Counter.
+
+    An independent re-implementation of the textbook formula (c(h, w) + k) / (c(h) + k nV),
+    sharing no code with NGramModel: the witness for the perplexity table.
+    """
+    vocab = sorted({w for s in train_sents for w in s.split()}) + ["</s>", "<unk>"]
+    known = set(vocab)
+    grams: Counter[tuple[str, ...]] = Counter()
+    contexts: Counter[tuple[str, ...]] = Counter()
+    for s in train_sents:
+        toks = ["<s>"] * (n - 1) + s.split() + ["</s>"]
+        for t in range(n - 1, len(toks)):
+            grams[tuple(toks[t - n + 1 : t + 1])] += 1
+            contexts[tuple(toks[t - n + 1 : t])] += 1
+    total, count = 0.0, 0
+    for s in test_sents:
+        toks = ["<s>"] * (n - 1) + [w if w in known else "<unk>" for w in s.split()] + ["</s>"]
+        for t in range(n - 1, len(toks)):
+            h = tuple(toks[t - n + 1 : t])
+            total -= math.log((grams[(*h, toks[t])] + k) / (contexts[h] + k * len(vocab)))
+            count += 1
+    return total / count
+
+
+def perplexity_checks() -> list[str]:
+    """The perplexity table against the Counter re-implementation, every n and k."""
+    test = corpora()[1]
+    ref = np.array([[math.exp(counter_nll(n, k, train(), test)) for k in KS] for n in ORDERS])
+    return [
+        check(
+            "max |NGramModel − Counter re-implementation|",
+            perplexity_grid(),
+            ref,
+            tol=0.0,
+            rtol=1e-12,
+        )
+    ]
+
+
+def chain_rule_checks() -> list[str]:
+    """The enumerated probabilities sum to 1; the chain rule's running sum is ln P(sentence)."""
+    return [
+        check("|Σ P(sentence) − 1|", sum(truth().values()), 1.0, tol=1e-12),
+        check(
+            "|running sum − ln P(sentence)|",
+            chain_rule()[-1, 2],
+            np.log(truth()[SENTENCE]),
+            tol=1e-12,
+        ),
+    ]
+
+
+def after_the_checks() -> list[str]:
+    """The k = 0 row is c(the, w) / c(the); both rows of estimates sum to 1 over all nV."""
+    m0 = NGramModel(2, k=0.0).fit(train())
+    m1 = NGramModel(2, k=1.0).fit(train())
+    c = m0.counts(["the"])
+    return [
+        check(
+            "k = 0: max |P̂ − c(the, w)/c(the)|", m0.distribution(["the"]), c / c.sum(), tol=1e-15
+        ),
+        check(
+            "k = 1: max |P̂ − (c + 1)/(c(the) + n_V)|",
+            m1.distribution(["the"]),
+            (c + 1) / (c.sum() + len(m1.vocab)),
+            tol=1e-15,
+        ),
+    ]
+
+
+def context_count(n: int = 4) -> tuple[int, int, int, int]:
+    """Exercise 3: (nV, symbols a context slot can hold, contexts, seen contexts) for order n.
+
+    A slot holds any prediction symbol except </s>, or the begin marker <s>.
+    """
+    m = NGramModel(n, k=0.0).fit(train(max(SIZES)))
+    slot = [w for w in m.vocab if w != "</s>"] + ["<s>"]
+    return len(m.vocab), len(slot), len(slot) ** (n - 1), m.n_contexts
 
 
 def tables() -> dict[str, Array]:
