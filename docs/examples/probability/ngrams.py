@@ -168,7 +168,7 @@ def counter_nll(n: int, k: float, train_sents: list[str], test_sents: list[str])
     An independent re-implementation of the textbook formula (c(h, w) + k) / (c(h) + k nV),
     sharing no code with NGramModel: the witness for the perplexity table.
     """
-    vocab = sorted({w for s in train_sents for w in s.split()}) + ["</s>", "<unk>"]
+    vocab = [*sorted({w for s in train_sents for w in s.split()}), "</s>", "<unk>"]
     known = set(vocab)
     grams: Counter[tuple[str, ...]] = Counter()
     contexts: Counter[tuple[str, ...]] = Counter()
