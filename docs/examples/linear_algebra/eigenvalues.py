@@ -13,6 +13,7 @@ import llmath
 from examples.show import BLUE, GREEN, ORANGE, PURPLE, new_figure, svg
 
 S, DK = 5, 4  # key positions (= query positions: self-attention) and head width d_k
+K = DK  # the old name, still used by tests/linalg/test_eigen.py
 SEED = 7
 N_STEPS = 30  # how many times mu^T A^n is iterated for "the limit"
 BETAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # inverse temperatures of the sharpness sweep

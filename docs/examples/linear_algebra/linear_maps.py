@@ -69,13 +69,17 @@ def run_stack(
     return h
 
 
-def composition() -> dict[str, float]:
+def composition() -> dict[str, NDArray[np.float64]]:
     """(x W1) W2 against x (W1 W2): equal in exact arithmetic, within rounding in floating point."""
     layers, x = random_stack()
     (w1, _), (w2, _) = layers[0], layers[1]
     one_at_a_time = llmath.linear(llmath.linear(x, w1), w2)  # (T, N_3)
     product_first = llmath.linear(x, w1 @ w2)  # (T, N_3)
-    return {"max_abs_diff": float(np.max(np.abs(one_at_a_time - product_first)))}
+    return {
+        "one_at_a_time": one_at_a_time,
+        "product_first": product_first,
+        "max_abs_diff": np.max(np.abs(one_at_a_time - product_first)),
+    }
 
 
 def affine_is_not_linear() -> dict[str, NDArray[np.float64]]:
@@ -89,12 +93,18 @@ def affine_is_not_linear() -> dict[str, NDArray[np.float64]]:
     }
 
 
-def column_form_gap() -> float:
-    """max |(x W + b) - (W^T x^T + b^T)^T|: the row and column conventions give the same numbers."""
+def column_form() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(x W + b, (W^T x^T + b^T)^T): the row and column conventions give the same numbers."""
     layers, x = random_stack()
     w, b = layers[0]
     rows = llmath.linear(x, w, b)  # (T, M)
     cols = (w.T @ x.T + b[:, None]).T  # (M, T) -> (T, M)
+    return rows, cols
+
+
+def column_form_gap() -> float:
+    """max |(x W + b) - (W^T x^T + b^T)^T| (tests/linalg uses it)."""
+    rows, cols = column_form()
     return float(np.max(np.abs(rows - cols)))
 
 
@@ -107,7 +117,7 @@ def midpoint_defect(
     return float(np.max(np.abs(f((x + y) / 2) - (f(x) + f(y)) / 2)))
 
 
-def collapse() -> dict[str, float]:
+def collapse() -> dict[str, object]:
     """Stack vs its collapsed single layer, with and without ReLU; parameter counts."""
     layers, x = random_stack()
     W, b = llmath.compose_affine(layers)  # (N_1, N_4), (N_4,)
@@ -123,6 +133,8 @@ def collapse() -> dict[str, float]:
         return run_stack(layers, z, activation=True)
 
     return {
+        "plain": plain,
+        "single": single,
         "plain_vs_collapsed": float(np.max(np.abs(plain - single))),
         "relu_vs_collapsed": float(np.max(np.abs(with_relu - single))),
         "plain_midpoint": midpoint_defect(plain_f, x, y),
@@ -175,13 +187,42 @@ def layer_cost() -> NDArray[np.float64]:
     return np.array(rows, dtype=np.float64)
 
 
-def bias_trick_gap() -> float:
-    """max |x W + b - [x, 1] [[W], [b]]|: an affine map in N dims is linear in N + 1."""
+def bias_trick() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(x W + b, [x, 1] [[W], [b]]): an affine map in N dims is linear in N + 1."""
     layers, x = random_stack()
     w, b = layers[0]
     augmented_x = np.hstack([x, np.ones((x.shape[0], 1))])  # (T, N + 1)
     augmented_w = np.vstack([w, b])  # (N + 1, M)
-    return float(np.max(np.abs(llmath.linear(x, w, b) - llmath.linear(augmented_x, augmented_w))))
+    return llmath.linear(x, w, b), llmath.linear(augmented_x, augmented_w)
+
+
+def bias_trick_gap() -> float:
+    """max |x W + b - [x, 1] [[W], [b]]| (tests/linalg uses it)."""
+    plain, augmented = bias_trick()
+    return float(np.max(np.abs(plain - augmented)))
+
+
+BOTTLENECK = (4, 2, 3)  # widths N_1 -> N_2 -> N_3 with a hidden layer narrower than both ends
+
+
+def bottleneck() -> dict[str, int]:
+    """Rank of the collapsed linear part of a stack with a narrow hidden layer, vs a generic layer.
+
+    Two random affine layers 4 -> 2 -> 3 collapse to one 4 -> 3 layer whose W = W_1 W_2 has rank
+    at most 2, so no choice of their weights gives a generic (rank 3) 4 -> 3 layer.
+    """
+    rng = np.random.default_rng(SEED + 1)
+    layers = [
+        (rng.standard_normal((n, m)), rng.standard_normal(m))
+        for n, m in itertools.pairwise(BOTTLENECK)
+    ]
+    W, _ = llmath.compose_affine(layers)  # (N_1, N_3)
+    generic = rng.standard_normal((BOTTLENECK[0], BOTTLENECK[-1]))  # (N_1, N_3)
+    return {
+        "rank_stack": int(np.linalg.matrix_rank(W)),
+        "rank_generic": int(np.linalg.matrix_rank(generic)),
+        "narrowest": min(BOTTLENECK[1:-1]),
+    }
 
 
 def abs_value() -> dict[str, float]:
@@ -260,6 +301,8 @@ def figure_grid() -> str:
         fig,
         alt="A square grid and the unit square, and their images under W: "
         "a sheared, rotated grid and a parallelogram",
+        caption="The plane before and after x ↦ xW: straight, parallel, evenly spaced grid "
+        "lines stay so, and the unit square becomes a parallelogram.",
     )
 
 
@@ -300,4 +343,6 @@ def figure_xor() -> str:
         fig,
         alt="XOR: the best affine map is 0.5 everywhere, "
         "while the ReLU network is 1 at (0,1) and (1,0) and 0 at (0,0) and (1,1)",
+        caption="XOR: the best affine map (left) and the ReLU network (right); white lines are "
+        "the network's level set at 1/2.",
     )
