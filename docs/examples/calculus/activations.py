@@ -128,14 +128,22 @@ def functions_figure() -> str:
     fig, ax = _curves(derivative=False)
     ax.set_ylim(-1.2, 2.2)
     ax.set_title("activations")
-    return svg(fig, alt="sigmoid, tanh, ReLU and GELU between x = -4 and 4")
+    return svg(
+        fig,
+        alt="sigmoid, tanh, ReLU and GELU between x = -4 and 4",
+        caption="The four activations",
+    )
 
 
 def derivatives_figure() -> str:
     fig, ax = _curves(derivative=True)
     ax.axhline(0.25, color=BLUE, lw=0.8, ls=":")
     ax.set_title("derivatives (dotted: 1/4)")
-    return svg(fig, alt="derivatives of sigmoid, tanh, ReLU and GELU between x = -4 and 4")
+    return svg(
+        fig,
+        alt="derivatives of sigmoid, tanh, ReLU and GELU between x = -4 and 4",
+        caption="Their derivatives; the dotted line is 1/4",
+    )
 
 
 # ---- gradients through a deep stack --------------------------------------------------------
@@ -207,10 +215,14 @@ def stack_figure() -> str:
             ax.semilogy(stack_gradients(name, g)[0], color=c, label=f"g = {g:.3g}")
         ax.set_title(name)
         ax.set_xlabel("layer l")
-    axes[0].set_ylabel("||dL/dx_l||")
+    axes[0].set_ylabel("‖∂loss/∂x_l‖")
     axes[2].legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    return svg(fig, alt="gradient norm against layer for sigmoid, tanh and ReLU stacks")
+    return svg(
+        fig,
+        alt="gradient norm against layer for sigmoid, tanh and ReLU stacks",
+        caption="Gradient norm at each layer of a 50-layer stack, by init scale g",
+    )
 
 
 def relu_critical() -> Array:
@@ -268,9 +280,13 @@ def rnn_figure() -> str:
     for rho, c in zip(RHOS, colours, strict=True):
         ax.semilogy(t, rnn_gradients(rho)[0], color=c, label=f"ρ = {rho:g}")
     ax.set_xlabel("sequence length T")
-    ax.set_ylabel("||dL/dh_0||")
+    ax.set_ylabel("‖∂loss/∂h₀‖")
     ax.legend(frameon=False, fontsize=8, ncol=2)
-    return svg(fig, alt="gradient norm at h_0 against sequence length for six spectral radii")
+    return svg(
+        fig,
+        alt="gradient norm at h_0 against sequence length for six spectral radii",
+        caption="Gradient at h₀ of a tanh RNN against sequence length T",
+    )
 
 
 # ---- exercises -----------------------------------------------------------------------------
@@ -295,6 +311,69 @@ def gelu_extrema() -> Array:
     for i, x_star in ((int(np.argmin(d)), -math.sqrt(2.0)), (int(np.argmax(d)), math.sqrt(2.0))):
         out.append([GRID[i], d[i], x_star, float(gelu_grad(x_star))])
     return np.array(out)
+
+
+# ---- PyTorch as a second witness, and SwiGLU ------------------------------------------------
+
+
+@functools.cache
+def torch_differences() -> dict[str, tuple[float, float]]:
+    """Per activation: max |llmath - torch| over GRID for the function and for its derivative
+    (torch autograd of the sum, float64)."""
+    import torch
+    import torch.nn.functional as F
+
+    twins = {
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "gelu": F.gelu,
+        "gelu (tanh)": functools.partial(F.gelu, approximate="tanh"),
+    }
+    out = {}
+    for name, (f, fp) in FUNCTIONS.items():
+        xt = torch.tensor(GRID, requires_grad=True)
+        yt = twins[name](xt)
+        yt.sum().backward()
+        out[name] = (
+            float(np.abs(f(GRID) - yt.detach().numpy()).max()),
+            float(np.abs(fp(GRID) - xt.grad.numpy()).max()),
+        )
+    return out
+
+
+def silu_grad(x: Array) -> Array:
+    """Derivative of SiLU(x) = x sigma(x) by the product rule, from llmath's sigmoid pieces."""
+    return sigmoid(x) + x * sigmoid_grad(x)
+
+
+@functools.cache
+def swiglu_check() -> dict[str, float]:
+    """SiLU' from llmath's sigmoid and sigmoid_grad against torch autograd of F.silu on GRID,
+    and the gated unit's input gradient against central differences."""
+    import torch
+    import torch.nn.functional as F
+
+    from llmath.calculus.numerical import numerical_grad
+
+    xt = torch.tensor(GRID, requires_grad=True)
+    F.silu(xt).sum().backward()
+    rng = np.random.default_rng(2020)  # Shazeer 2020
+    x = rng.standard_normal(4)  # (D,)
+    w1, w3 = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))  # (D, F)
+    up = rng.standard_normal(6)  # (F,): a fixed upstream gradient
+
+    def loss(v: Array) -> float:
+        a, b = v @ w1, v @ w3  # (F,), (F,)
+        return float(up @ (a * sigmoid(a) * b))
+
+    a, b = x @ w1, x @ w3
+    # chain rule: d loss / d a = up * b * SiLU'(a), d loss / d b = up * SiLU(a)
+    dx = (up * b * silu_grad(a)) @ w1.T + (up * a * sigmoid(a)) @ w3.T  # (D,)
+    return {
+        "silu_grad_vs_torch": float(np.abs(silu_grad(GRID) - xt.grad.numpy()).max()),
+        "swiglu_dx_vs_fd": float(np.abs(dx - numerical_grad(loss, x)).max()),
+    }
 
 
 def tables() -> dict[str, Array]:
