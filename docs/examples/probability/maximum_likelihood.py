@@ -7,7 +7,7 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
-from examples.show import BLUE, GREEN, ORANGE, PURPLE, RED, new_figure, svg
+from examples.show import BLUE, GREEN, ORANGE, PURPLE, RED, check, new_figure, svg
 from llmath import softmax
 from llmath.calculus.cross_entropy import cross_entropy
 from llmath.probability.information import cross_entropy_dist, entropy, kl_divergence
@@ -193,7 +193,7 @@ def figure() -> str:
     for j, colour in zip(range(D_REG), (GREEN, PURPLE, RED), strict=True):
         ax2.semilogx(taus, path[:, j], color=colour, label=f"$w_{j + 1}$")
         ax2.axhline(ols[j], color=colour, linestyle="--", linewidth=1)
-    ax2.set_xlabel(r"prior variance $\tau^2$")
+    ax2.set_xlabel(r"prior variance $\sigma_w^2$")
     ax2.set_ylabel("MAP weight")
     ax2.set_title("dashed: least squares (MLE)")
     ax2.legend(frameon=False)
@@ -204,7 +204,68 @@ def figure() -> str:
         "frequency 0.3, and the curve is sharper with 100 tosses than with 10. Right: MAP "
         "regression weights shrink to zero for a small prior variance and approach the least "
         "squares weights as the prior variance grows.",
+        caption="Left: the mean NLL of a coin model. Right: MAP regression weights against "
+        "the prior variance",
     )
+
+
+# Checks: every comparison the page prints goes through show.check ------------------------------
+
+
+def candidate_checks() -> list[str]:
+    """Train NLL = H(p_hat, q) = H(p_hat) + KL for every candidate; the MLE's NLL is H(p_hat)."""
+    t = candidate_table()
+    return [
+        check("max |train NLL − H(p̂, q)|", t[:, 0], t[:, 1], tol=1e-14),
+        check("max |H(p̂, q) − (H(p̂) + KL(p̂ ‖ q))|", t[:, 1], t[:, 2] + t[:, 3], tol=1e-14),
+        check("MLE: |train NLL − H(p̂)|", t[1, 0], t[1, 2], tol=1e-14),
+    ]
+
+
+def language_model_checks() -> list[str]:
+    """negative_log_likelihood(softmax(logits)) against Part 2's cross_entropy and torch."""
+    ours, part2, ref = language_model()
+    return [
+        check("|negative_log_likelihood − cross_entropy|", ours, part2, tol=1e-14),
+        check("|negative_log_likelihood − torch|", ours, ref, tol=1e-14),
+    ]
+
+
+def dirichlet_checks() -> list[str]:
+    """MAP at alpha = 1 is the MLE; the Monte Carlo posterior mean matches add-one within 4 SE.
+
+    Each coordinate of a Dirichlet(c + 1) sample has variance m(1 - m)/(n + nV + 1) with m its
+    mean, so the average of DIRICHLET_SAMPLES draws has standard error sqrt of that over the
+    number of samples.
+    """
+    d = dirichlet_check()
+    c = counts()
+    m = categorical_map(c, alpha=2.0)  # the exact posterior mean (c + 1)/(n + nV)
+    se = np.sqrt(m * (1 - m) / (c.sum() + len(c) + 1) / DIRICHLET_SAMPLES)
+    return [
+        check("|MAP(α = 1) − MLE|", d[1], d[0], tol=1e-15),
+        check(
+            "max |Monte Carlo posterior mean − add-one| / standard error",
+            np.max(np.abs(d[2] - d[3]) / se),
+            0.0,
+            tol=4.0,
+        ),
+    ]
+
+
+def ridge_checks() -> list[str]:
+    """Gradient descent against the closed form; the vaguest prior against least squares."""
+    w_gd, w_map, _ = gradient_descent()
+    rt = ridge_table()
+    return [
+        check("max |gradient descent − closed form|", w_gd, w_map, tol=1e-8),
+        check(
+            f"σ_w² = {PRIOR_VARS[-1]:g}: max |MAP − least squares|",
+            rt[-2, :-1],
+            rt[-1, :-1],
+            tol=1e-5,
+        ),
+    ]
 
 
 def tables() -> dict[str, Array]:
