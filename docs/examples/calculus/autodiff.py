@@ -328,6 +328,7 @@ def figure_graph() -> str:
         fig,
         alt="Computational graph of tanh(x1 w1 + x2 w2 + b): leaves on the left, operations to "
         "the right, each node labelled with its value and its gradient",
+        caption="The graph of one neuron, with each node's value and gradient",
     )
 
 
@@ -348,4 +349,5 @@ def figure_cost() -> str:
         fig,
         alt="Log-log plot: reverse mode's cost grows like n, a small multiple of one evaluation; "
         "forward mode and finite differences grow like n squared",
+        caption="Work for the whole gradient of log-sum-exp, by method",
     )
