@@ -8,7 +8,7 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
-from examples.show import BLUE, ORANGE, new_figure, svg
+from examples.show import BLUE, ORANGE, check, new_figure, svg
 from llmath.probability.distributions import (
     expectation,
     minibatch_mean_variance,
@@ -141,6 +141,8 @@ def figure() -> str:
         alt="Left: the measured error of a Monte Carlo mean follows sigma over root n on log-log "
         "axes. Right: the variance of a minibatch mean against batch size; without replacement "
         "it falls below sigma squared over B and reaches zero at B = N.",
+        caption="Left: the error of a Monte Carlo mean. Right: the variance of a minibatch "
+        "mean, with and without replacement",
     )
 
 
@@ -162,10 +164,101 @@ def cancellation(offset: float = 1e9) -> tuple[float, float, float]:
     return naive, float(variance(x, FAIR)), 35 / 12
 
 
+# Checks: every comparison the page prints goes through show.check ------------------------------
+
+
+def kurtosis() -> float:
+    """The population's kurtosis E[(x - mu)^4] / sigma^4 (3 for a Gaussian)."""
+    pop = population()
+    c = pop - pop.mean()
+    return float(np.mean(c**4) / np.mean(c**2) ** 2)
+
+
+def dice_checks() -> list[str]:
+    """The fair die against the closed forms 7/2 and 35/12; the two variance columns agree."""
+    d = dice()
+    return [
+        check("fair die: |E[X] − 7/2|", d[0, 0], 7 / 2, tol=1e-15),
+        check("fair die: |Var[X] − 35/12|", d[0, 1], 35 / 12, tol=1e-15),
+        check("max |variance − (E[X²] − E[X]²)|", d[:, 1], d[:, 2], tol=1e-13),
+    ]
+
+
+def monte_carlo_checks() -> list[str]:
+    """Measured RMS error against sigma/sqrt(n), relative, within 4 standard errors.
+
+    The mean squared error is an average of MC_REPEATS squared errors, with relative standard
+    error sqrt((kappa - 1) / MC_REPEATS), kappa the kurtosis of the sample mean (at most the
+    population's); the RMS, its square root, has half that.
+    """
+    mc = monte_carlo()
+    bound = 4 * 0.5 * np.sqrt((kurtosis() - 1) / MC_REPEATS)
+    return [check("max |measured RMS / (σ/√n) − 1|", mc[:, 1] / mc[:, 2], 1.0, tol=bound)]
+
+
+def enumeration_checks() -> list[str]:
+    """Listing every batch gives exactly llmath's formula, both ways."""
+    e = enumeration()
+    return [check("max |enumerated − minibatch_mean_variance|", e[:, 0], e[:, 1], tol=1e-14)]
+
+
+def simulation_checks() -> list[str]:
+    """Simulated variances against the formulas, relative, within 4 standard errors.
+
+    A variance estimated from N_DRAWS batch means has relative standard error
+    sqrt((kappa - 1) / N_DRAWS), kappa the kurtosis of a batch mean (at most the population's).
+    At B = N without replacement the formula is 0 and every simulated batch mean is the
+    population mean, up to rounding.
+    """
+    s = simulation()
+    bound = 4 * np.sqrt((kurtosis() - 1) / N_DRAWS)
+    nonzero = s[:, 3] > 0
+    return [
+        check("with replacement: max |simulated / formula − 1|", s[:, 2] / s[:, 1], 1.0, tol=bound),
+        check(
+            "without: max |simulated / formula − 1|",
+            s[nonzero, 4] / s[nonzero, 3],
+            1.0,
+            tol=bound,
+        ),
+        check("without, B = N: |simulated − 0|", s[~nonzero, 4], 0.0, tol=1e-28),
+    ]
+
+
+# Learning rate and batch size: what each scaling rule keeps fixed -----------------------------
+
+SCALING_B = (1, 2, 4, 8, 16)
+ETA_0 = 0.1  # the learning rate at B = 1 (an input choice)
+
+
+def scaling_table() -> Array:
+    """Rows: SCALING_B. Columns: sigma^2/B, then for eta = ETA_0 B (linear) and eta = ETA_0 sqrt(B):
+    eta, the variance of one step's noise eta^2 sigma^2/B, and the SDE noise scale eta/B."""
+    pop = population()
+    rows = []
+    for b in SCALING_B:
+        v = minibatch_mean_variance(pop, b)  # sigma^2 / B
+        row = [v]
+        for eta in (ETA_0 * b, ETA_0 * np.sqrt(b)):
+            row += [eta, eta**2 * v, eta / b]
+        rows.append(row)
+    return np.array(rows)
+
+
+def scaling_checks() -> list[str]:
+    """Linear scaling keeps eta/B fixed; square-root scaling keeps the step-noise variance fixed."""
+    t = scaling_table()
+    return [
+        check("linear η ∝ B: max |η/B − η₀|", t[:, 3], ETA_0, tol=1e-15),
+        check("square root η ∝ √B: max |η²σ²/B − η₀²σ²|", t[:, 5], t[0, 5], tol=1e-15),
+    ]
+
+
 def tables() -> dict[str, Array]:
     return {
         "distributions/dice": dice(),
         "distributions/enumeration": enumeration(),
         "distributions/simulation": simulation()[:, 1:],
         "distributions/monte-carlo": monte_carlo()[:, 1:],
+        "distributions/scaling": scaling_table(),
     }
