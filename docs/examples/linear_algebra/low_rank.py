@@ -253,6 +253,8 @@ def figure_circle() -> str:
     return svg(
         fig,
         alt="The unit circle of rows x and its image xW: an ellipse with semi-axes sigma_i v_i",
+        caption="Left: the unit circle of rows x and the input directions u₁, u₂. Right: its "
+        "image xW, an ellipse with semi-axes σᵢvᵢ.",
     )
 
 
@@ -274,7 +276,10 @@ def figure_spectrum() -> str:
     right.legend(frameon=False)
     fig.tight_layout()
     return svg(
-        fig, alt="Singular value spectra and relative error of the best rank-r approximation"
+        fig,
+        alt="Singular value spectra and relative error of the best rank-r approximation",
+        caption="Left: σᵢ/σ₁ (log scale). Right: relative Frobenius error of the best rank-r "
+        "approximation, for a Gaussian and a rank-8-plus-noise matrix.",
     )
 
 

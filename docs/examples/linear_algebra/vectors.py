@@ -252,7 +252,11 @@ def figure_law_of_cosines() -> str:
     ax.set_aspect("equal")
     ax.set_xlabel("first coordinate")
     ax.set_ylabel("second coordinate")
-    return svg(fig, alt="Vectors a and b from the origin, their difference a − b, and angle θ")
+    return svg(
+        fig,
+        alt="Vectors a and b from the origin, their difference a − b, and angle θ",
+        caption="The triangle behind the law of cosines: a, b, a − b and the angle θ.",
+    )
 
 
 def figure_concentration() -> str:
@@ -280,4 +284,6 @@ def figure_concentration() -> str:
         fig,
         alt="Histograms of cosine similarity of random vectors narrowing as D grows, "
         "and their standard deviation following 1 over root D",
+        caption="Left: cosines of random pairs (histograms) and the exact density (lines). "
+        "Right: their standard deviation against 1/√D.",
     )
