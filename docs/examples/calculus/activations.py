@@ -151,7 +151,7 @@ def derivatives_figure() -> str:
 
 @functools.cache
 def _stack_inputs() -> tuple[Array, Array, Array]:
-    """x_0 (B, D), DEPTH standard normal (D, D) matrices, and dL/dx_n (B, D); one seed for all."""
+    """x_0 (B, D), DEPTH standard normal (D, D) matrices, and dloss/dx_n (B, D); one seed for all."""
     rng = np.random.default_rng(STACK_SEED)
     x = rng.standard_normal((BATCH, D))
     w = rng.standard_normal((DEPTH, D, D))
@@ -161,7 +161,7 @@ def _stack_inputs() -> tuple[Array, Array, Array]:
 # --8<-- [start:stack]
 @functools.cache
 def stack_gradients(name: str, g: float) -> tuple[Array, Array]:
-    """||dL/dx_l|| for l = 0..DEPTH, and mean act'(z_l) per layer, for x_{l+1} = act(x_l W_l)."""
+    """||dloss/dx_l|| for l = 0..DEPTH, and mean act'(z_l) per layer, for x_{l+1} = act(x_l W_l)."""
     act, act_grad = ACTIVATIONS[name]
     x, w_std, dx = _stack_inputs()  # x_0 (B, D), (DEPTH, D, D) with N(0, 1) entries, (B, D)
     ws = [w * g / math.sqrt(D) for w in w_std]  # W_l with N(0, g^2 / D) entries
@@ -171,7 +171,7 @@ def stack_gradients(name: str, g: float) -> tuple[Array, Array]:
         xs.append(x)
         zs.append(z)
         x = act(z)
-    # dx = dL/dx_n: the loss is L = sum(r * x_n) for a fixed random r
+    # dx = dloss/dx_n: the loss is sum(r * x_n) for a fixed random r
     norms = [np.linalg.norm(dx)]
     for x_l, z, w in zip(reversed(xs), reversed(zs), reversed(ws), strict=True):
         dz = dx * act_grad(z)  # (B, D): through the activation
@@ -184,7 +184,7 @@ def stack_gradients(name: str, g: float) -> tuple[Array, Array]:
 
 
 def per_layer_factor(name: str, g: float) -> float:
-    """Geometric-mean factor by which ||dL/dx_l|| changes per layer, going back to the input."""
+    """Geometric-mean factor by which ||dloss/dx_l|| changes per layer, going back to the input."""
     norms, _ = stack_gradients(name, g)
     return float((norms[0] / norms[-1]) ** (1.0 / DEPTH))
 
@@ -240,14 +240,14 @@ def _rnn_inputs(rho: float) -> tuple[Array, ...]:
     w_hh *= rho / np.abs(np.linalg.eigvals(w_hh)).max()  # spectral radius exactly rho
     w_xh = rng.standard_normal((N, DH)) / math.sqrt(N)  # (N, D)
     x = rng.standard_normal((T_MAX, N))  # (T, N)
-    r = rng.standard_normal(DH)  # (D,): the loss is L = r . h_T
+    r = rng.standard_normal(DH)  # (D,): the loss is r . h_T
     return x, w_xh, w_hh, r
 
 
 # --8<-- [start:rnn]
 @functools.cache
 def rnn_gradients(rho: float) -> tuple[Array, Array]:
-    """||dL/dh_0|| for L = r . h_T, T in T_GRID; and mean tanh'(a_t) along the longest run."""
+    """||dloss/dh_0|| for loss = r . h_T, T in T_GRID; and mean tanh'(a_t) along the longest run."""
     x, w_xh, w_hh, r = _rnn_inputs(rho)
     h0, b = np.zeros(DH), np.zeros(DH)
     norms = []
@@ -264,7 +264,7 @@ def rnn_gradients(rho: float) -> tuple[Array, Array]:
 
 
 def rnn_table() -> Array:
-    """Rows per rho: largest singular value of W_hh, log10 ||dL/dh_0|| at T_SHOWN, mean tanh'."""
+    """Rows per rho: largest singular value of W_hh, log10 ||dloss/dh_0|| at T_SHOWN, mean tanh'."""
     rows = []
     for rho in RHOS:
         norms, tg = rnn_gradients(rho)

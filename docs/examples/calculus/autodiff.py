@@ -82,7 +82,7 @@ def scalar_chain() -> dict[str, float]:
 
 
 def vjp() -> NDArray[np.float64]:
-    """L = sum(tanh(x W)): row 1 the engine's dL/dx, row 2 the product (1,..,1) J_z/y J_y/x."""
+    """loss = sum(tanh(x W)): row 1 the engine's dloss/dx, row 2 the product (1,..,1) J_z/y J_y/x."""
     x = [Value(float(v)) for v in VJP_X[0]]
     n, m = VJP_W.shape
     y = [_sum([x[i] * float(VJP_W[i, j]) for i in range(n)]) for j in range(m)]

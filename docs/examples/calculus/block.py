@@ -32,7 +32,7 @@ def make_params(rng: np.random.Generator, d: int = D, f: int = F) -> BlockParams
 
 @cache
 def example() -> dict[str, Any]:
-    """The chapter's block: x (T, D), params, and the loss L = sum(R * out), so dL/dout = R."""
+    """The chapter's block: x (T, D), params, and the loss sum(R * out), so dloss/dout = R."""
     rng = np.random.default_rng(SEED)
     x = rng.standard_normal((T, D))  # (T, D)
     params = make_params(rng)
@@ -43,7 +43,7 @@ def example() -> dict[str, Any]:
 
 
 def loss(x: Array, params: BlockParams) -> float:
-    """L = sum(R * block(x)) for the chapter's R: a scalar whose gradient w.r.t. out is R."""
+    """loss = sum(R * block(x)) for the chapter's R: a scalar whose gradient w.r.t. out is R."""
     return float(np.sum(example()["r"] * block_forward(x, params, num_heads=H)[0]))
 
 
@@ -56,13 +56,13 @@ def torch_block(x, p, *, num_heads):
     *lead, T, D = x.shape
 
     def heads(z):
-        z = z.reshape(*lead, T, num_heads, D // num_heads)  # (..., T, H, K)
-        return z.transpose(-3, -2)  # (..., H, T, K)
+        z = z.reshape(*lead, T, num_heads, D // num_heads)  # (..., T, H, dk)
+        return z.transpose(-3, -2)  # (..., H, T, dk)
 
     n1 = tf.layer_norm(x, (D,), g1, b1, eps=1e-5)
     att = tf.scaled_dot_product_attention(
         heads(n1 @ wq), heads(n1 @ wk), heads(n1 @ wv), is_causal=True
-    )  # (..., H, T, K)
+    )  # (..., H, T, dk)
     h = x + att.transpose(-3, -2).reshape(*lead, T, D) @ wo
     u = tf.layer_norm(h, (D,), g2, b2, eps=1e-5) @ w1 + c1  # (..., T, F)
     return h + tf.gelu(u) @ w2 + c2

@@ -194,7 +194,7 @@ def figure_error() -> str:
 
 @cache
 def check_problem() -> dict[str, NDArray[np.float64]]:
-    """x (D,) = (5,), W (D, V) = (5, 7), seeded."""
+    """x (D,) = (5,), W (D, nV) = (5, 7), seeded."""
     rng = np.random.default_rng(SEED)
     return {"x": rng.standard_normal(5), "w": rng.standard_normal((5, 7))}
 

@@ -76,7 +76,7 @@ def torch_reference() -> dict[str, Array]:
 
 @cache
 def finite_differences() -> dict[str, Array]:
-    """Central-difference gradients of L = sum(dout * layer_norm(x)), independent of torch."""
+    """Central-difference gradients of loss = sum(dout * layer_norm(x)), independent of torch."""
 
     def loss(x: Array = X, gamma: Array = GAMMA, beta: Array = BETA) -> float:
         return float(np.sum(DOUT * layer_norm(x, gamma, beta, eps=EPS)[0]))

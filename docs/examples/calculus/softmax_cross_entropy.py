@@ -15,7 +15,7 @@ from llmath.calculus.softmax_grad import softmax_backward, softmax_jacobian
 
 Array = NDArray[np.float64]
 
-# One row of three logits for the Jacobian, and an upstream gradient g = dL/ds to push back.
+# One row of three logits for the Jacobian, and an upstream gradient g = dloss/ds to push back.
 Z = np.array([2.0, 1.0, 0.1])
 G = np.array([1.0, -2.0, 0.5])
 
@@ -51,14 +51,14 @@ def jacobian_example() -> dict[str, Array]:
     }
 
 
-def vocab_cost(V: int = GPT2_VOCAB) -> dict[str, float]:
-    """Entries and bytes of a float64 (V, V) Jacobian, against the V numbers of the VJP."""
+def vocab_cost(nV: int = GPT2_VOCAB) -> dict[str, float]:
+    """Entries and bytes of a float64 (nV, nV) Jacobian, against the nV numbers of the VJP."""
     return {
-        "V": V,
-        "entries": float(V) * V,
-        "gib": float(V) * V * 8 / 2**30,
-        "vjp_entries": float(V),
-        "ratio": float(V),
+        "nV": nV,
+        "entries": float(nV) * nV,
+        "gib": float(nV) * nV * 8 / 2**30,
+        "vjp_entries": float(nV),
+        "ratio": float(nV),
     }
 
 
@@ -66,9 +66,9 @@ def vocab_cost(V: int = GPT2_VOCAB) -> dict[str, float]:
 def ce_example() -> dict[str, Array | float]:
     """The three-token loss, probabilities, one-hot targets and gradients (mean and per token)."""
     n = TARGETS.size
-    probs = llmath.softmax(LOGITS)  # (n, V)
-    hot = llmath.one_hot(TARGETS, LOGITS.shape[-1])  # (n, V)
-    grad = cross_entropy_grad(LOGITS, TARGETS)  # (n, V)
+    probs = llmath.softmax(LOGITS)  # (n, nV)
+    hot = llmath.one_hot(TARGETS, LOGITS.shape[-1])  # (n, nV)
+    grad = cross_entropy_grad(LOGITS, TARGETS)  # (n, nV)
     per_token = -np.take_along_axis(llmath.log_softmax(LOGITS), TARGETS[:, None], -1)[:, 0]
     return {
         "loss": cross_entropy(LOGITS, TARGETS),
@@ -81,10 +81,10 @@ def ce_example() -> dict[str, Array | float]:
 
 
 def chain_rule_grad() -> Array:
-    """Cross-entropy gradient of token 1 the long way: dL/ds = -e_y / s_y, then softmax_backward."""
-    s = llmath.softmax(LOGITS[0])  # (V,)
+    """Cross-entropy gradient of token 1 the long way: dloss/ds = -e_y / s_y, then softmax_backward."""
+    s = llmath.softmax(LOGITS[0])  # (nV,)
     y = TARGETS[0]
-    dout = -llmath.one_hot(y, s.size) / s[y]  # (V,): d(-log s_y)/ds
+    dout = -llmath.one_hot(y, s.size) / s[y]  # (nV,): d(-log s_y)/ds
     return softmax_backward(dout, s)
 
 
