@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: serve build test lint browser clean
+.PHONY: serve build test lint browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +16,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-## make serve: install (first time) and serve the book at http://127.0.0.1:8000 with live reload
+## make serve: install (first time) and serve the book at http://127.0.0.1:8000 with live reload.
+## --dirty rebuilds only the pages an edit touches; the execution cache (.cache/llmath-book) knows
+## which pages use which module, so a change in src/ re-runs exactly the pages that depend on it.
 serve: $(STAMP)
-	$(BIN)/python -m mkdocs serve
+	$(BIN)/python -m mkdocs serve --dirty
 
-## make build: a strict build into site/ (never add -q: it hides the warnings --strict counts)
+## make build: a strict build into site/ (never add -q: it hides the warnings --strict counts).
+## It uses the execution cache; LLMATH_BOOK_CACHE=off make build builds cold, as CI does.
 build: $(STAMP)
 	$(BIN)/python -m mkdocs build --strict
+
+## make bench: cold, warm and edit-loop build times, and page weight in Chromium (a few minutes)
+bench: $(STAMP) browser
+	$(BIN)/python tools/bench.py
 
 ## make browser: Debian's Chromium for the browser tests (needs root and apt; skipped if present)
 browser:
@@ -34,8 +41,8 @@ browser:
 
 ## make lint: ruff and mypy (part of make test)
 lint: $(STAMP)
-	$(BIN)/ruff check src tests docs/examples hooks
-	$(BIN)/ruff format --check src tests docs/examples hooks
+	$(BIN)/ruff check src tests docs/examples hooks tools
+	$(BIN)/ruff format --check src tests docs/examples hooks tools
 	$(BIN)/mypy
 
 ## make test: everything CI runs: lint, unit tests, doctests, book guards, strict site build, browser

@@ -8,22 +8,39 @@
    `sys.modules`, so `mkdocs serve` re-imports the edited package instead of showing old numbers.
 3. Provenance: the llmath version and the git commit are put in `config.extra` for the footer.
 4. nbconvert's MathJax-2 configuration block is removed from notebook pages (nothing uses it).
+5. Execution cache (hooks/execcache.py): markdown-exec blocks are replayed from a cache keyed by
+   their code and the source of the modules they use; notebooks are executed in background
+   threads into real `.ipynb` files (outputs included, offered for download), cached the same way.
+   In a `--dirty` build (`make serve`), a page whose code, API or included source changed since
+   its HTML was written is rebuilt even if its Markdown did not change.
+6. Search: tables, figures and code are kept out of the index; maths in it becomes plain text.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import execcache  # hooks/ is on sys.path while MkDocs loads this file
 import pykatex
 
 log = logging.getLogger("mkdocs.hooks.book")
+
+EXEC = getattr(execcache, "EXEC", None) or execcache.ExecCache()
+NOTEBOOKS = getattr(execcache, "NOTEBOOKS", None) or execcache.Notebooks()
+# kept on the module, which stays imported across `mkdocs serve` rebuilds (this hook file does not)
+execcache.EXEC, execcache.NOTEBOOKS = EXEC, NOTEBOOKS
+_KATEX: dict[str, str] = getattr(execcache, "KATEX", {})
+execcache.KATEX = _KATEX
+_STATE: dict[str, Any] = {}
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -50,14 +67,19 @@ def render_tex(tex: str, *, display: bool) -> str:
     Raises:
         TexError: if KaTeX rejects the expression (syntax error, unknown macro, ...).
     """
+    key = f"{int(display)}{tex}"
+    if key in _KATEX:  # KaTeX's output is a pure function of (TeX, display mode)
+        return _KATEX[key]
     try:
-        return str(
+        rendered = str(
             pykatex.renderToString(
                 tex, displayMode=display, output=pykatex.OUTPUT_HTML_AND_MATHML, throwOnError=True
             )
         )
     except pykatex.ParseError as exc:
         raise TexError(f"KaTeX cannot render {tex!r}: {exc}") from None
+    _KATEX[key] = rendered
+    return rendered
 
 
 def _strip_arithmatex_delimiters(body: str) -> tuple[str, bool]:
@@ -142,6 +164,16 @@ def _purge_modules() -> None:
 def on_config(config: Any) -> Any:
     if str(DOCS) not in sys.path:
         sys.path.insert(0, str(DOCS))  # `from examples.<part> import ...` in exec blocks
+    EXEC.install()
+    root = execcache.cache_root()
+    _STATE.update(root=root, plans={}, sources={}, keys={}, started=False)
+    katex_file = root / "katex.json" if root else None
+    if katex_file and katex_file.is_file() and not _KATEX:
+        try:
+            _KATEX.update(json.loads(katex_file.read_text(encoding="utf-8")))
+        except ValueError:
+            pass
+    _STATE["katex_size"] = len(_KATEX)
     return config
 
 
@@ -151,6 +183,63 @@ def on_pre_build(config: Any) -> None:
 
     config.extra["llmath_version"] = llmath.__version__
     config.extra["llmath_commit"] = _git_commit()
+    EXEC.hits = EXEC.misses = 0
+    NOTEBOOKS.executed = 0
+
+
+def _record_file(root: Path | None) -> Path | None:
+    return root / "built-pages.json" if root else None
+
+
+def on_files(files: Any, config: Any) -> Any:
+    """Plan every page's code and start the notebooks; drop outputs whose inputs changed."""
+    root = _STATE["root"]
+    record_file = _record_file(root)
+    built: dict[str, str] = {}
+    if record_file and record_file.is_file():
+        try:
+            built = json.loads(record_file.read_text(encoding="utf-8"))
+        except ValueError:
+            built = {}
+    for file in files:
+        src = Path(file.abs_src_path) if file.abs_src_path else None
+        if src is None:
+            continue
+        if file.src_uri.startswith("notebooks/") and file.src_uri.endswith(".py"):
+            run = NOTEBOOKS.plan(src, root)
+            _STATE["sources"][file.src_uri] = src
+            file.abs_src_path = str(run.executed)  # mkdocs-jupyter renders the executed notebook
+            key = run.key
+        elif file.src_uri.endswith(".md") and file.is_documentation_page():
+            plan = execcache.PagePlan.of(src)
+            _STATE["plans"][file.src_uri] = plan
+            key = plan.page_key
+        else:
+            continue
+        _STATE["keys"][file.abs_dest_path] = key
+        # A --dirty build rebuilds only pages whose Markdown is newer than their HTML. Removing
+        # the HTML of a page whose code, API or included source changed makes it rebuild too.
+        if built.get(file.abs_dest_path) != key and os.path.isfile(file.abs_dest_path):
+            os.remove(file.abs_dest_path)
+    return files
+
+
+def on_pre_page(page: Any, config: Any, files: Any) -> Any:
+    source = _STATE["sources"].get(page.file.src_uri)
+    if source is not None:
+        try:
+            NOTEBOOKS.wait(source)
+        except Exception as exc:  # a failing cell: fail the build, show the unexecuted notebook
+            log.warning("%s: the notebook failed to execute:\n%s", page.file.src_uri, exc)
+            page.file.abs_src_path = str(source)
+    return page
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    plan = _STATE["plans"].get(page.file.src_uri)
+    if plan is not None:
+        EXEC.begin(plan, _STATE["root"])
+    return markdown
 
 
 def _is_notebook(page: Any) -> bool:
@@ -158,10 +247,17 @@ def _is_notebook(page: Any) -> bool:
     return getattr(page, "nb_url", None) is not None or where.endswith((".py", ".ipynb"))
 
 
+# Elements that Material's search plugin skips (it strips the attribute from the page afterwards).
+_UNSEARCHED = re.compile(
+    r'<(?P<tag>table|figure|pre|div(?= class="(?:highlight|doc-signature|jp-InputArea|jp-OutputArea)))'
+)
+
+
 def on_page_content(html_content: str, page: Any, config: Any, files: Any) -> str:
+    EXEC.end()
     if _is_notebook(page):
         html_content = _NBCONVERT_MATHJAX.sub("", html_content)
-    return html_content
+    return _UNSEARCHED.sub(r'<\g<tag> data-search-exclude="true"', html_content)
 
 
 def on_post_page(output: str, page: Any, config: Any) -> str:
@@ -177,4 +273,60 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
         else:
             body = render_notebook_math(output[start:end], where=where)
             output = output[:start] + body + output[end:]
+    if _is_notebook(page):  # offer the jupytext source beside the executed .ipynb
+        source = _STATE["sources"].get(page.file.src_uri)
+        if source is not None:
+            dest = Path(page.file.abs_dest_path).parent / source.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest)
     return render_page_math(output, where=where)
+
+
+_INDEX_MATH = re.compile(r"\\\((?P<inline>.+?)\\\)|\\\[(?P<display>.+?)\\\]", re.DOTALL)
+
+
+def _plain_math(text: str) -> str:
+    r"""TeX in search snippets as readable text: `\(p = 0.9\)` -> `p = 0.9`."""
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    convert = LatexNodes2Text(math_mode="text", strict_latex_spaces=True).latex_to_text
+
+    def replace(match: re.Match[str]) -> str:
+        tex = html.unescape(match["inline"] or match["display"])
+        try:
+            return html.escape(" ".join(convert(tex).split()), quote=False)
+        except Exception:  # pylatexenc is lenient; keep the TeX if it ever gives up
+            return match[0]
+
+    return _INDEX_MATH.sub(replace, text)
+
+
+def on_post_build(config: Any) -> None:
+    root = _STATE["root"]
+    index = Path(config.site_dir) / "search" / "search_index.json"
+    if index.is_file():
+        data = json.loads(index.read_text(encoding="utf-8"))
+        for doc in data.get("docs", []):
+            doc["title"] = _plain_math(doc.get("title", ""))
+            doc["text"] = _plain_math(doc.get("text", ""))
+        index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
+    if root is not None:
+        record_file = _record_file(root)
+        assert record_file is not None
+        built: dict[str, str] = {}
+        if record_file.is_file():
+            try:
+                built = json.loads(record_file.read_text(encoding="utf-8"))
+            except ValueError:
+                built = {}
+        built.update(_STATE["keys"])
+        execcache._write_atomic(record_file, json.dumps(built, indent=0, sort_keys=True))
+        if len(_KATEX) != _STATE["katex_size"]:
+            execcache._write_atomic(root / "katex.json", json.dumps(_KATEX))
+    log.info(
+        "exec cache: %d pages replayed, %d executed; notebooks executed: %d%s",
+        EXEC.hits,
+        EXEC.misses,
+        NOTEBOOKS.executed,
+        "" if root else " (cache off)",
+    )

@@ -33,10 +33,18 @@ class BuiltSite:
         return self.path / url / "index.html"
 
 
-def build_site(dest: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess.CompletedProcess[str]:
+def build_site(
+    dest: Path, config: Path = ROOT / "mkdocs.yml", *, cache: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Build strictly into `dest`; cold unless `cache` names an execution-cache folder to use."""
     # A subprocess isolates sys.modules and markdown-exec's globals from the test process.
     # Never add -q: it drops the WARNING records that --strict counts (TOOLCHAIN.md 2.2).
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    # The developer's own cache (.cache/llmath-book) is never used: tests build cold.
+    env = {
+        **os.environ,
+        "NO_MKDOCS_2_WARNING": "1",
+        "LLMATH_BOOK_CACHE": str(cache) if cache is not None else "off",
+    }
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(dest)],
         cwd=config.parent,
@@ -51,7 +59,8 @@ def build_site(dest: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess.Com
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     dest = tmp_path_factory.mktemp("site")
-    result = build_site(dest)
+    # cold (the cache folder is new), and it fills that cache for the warm build of test_reproducible
+    result = build_site(dest, cache=tmp_path_factory.getbasetemp() / "exec-cache")
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{log[-6000:]}"
     return BuiltSite(dest, log)

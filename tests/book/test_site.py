@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -163,10 +164,15 @@ def test_notebook_executed_and_downloadable(site: BuiltSite) -> None:
         assert soup.select(".jp-OutputArea-output"), (
             f"{page}: notebook has no outputs (not executed?)"
         )
-        link = soup.select_one("a.llm-download")
-        assert link is not None and (page.parent / link["href"]).is_file(), (
-            f"{page}: download link broken"
-        )
+        links = {a["href"].rsplit(".", 1)[-1]: a for a in soup.select("a.llm-download")}
+        assert set(links) == {"ipynb", "py"}, f"{page}: expected .ipynb and .py downloads"
+        for link in links.values():
+            assert (page.parent / link["href"]).is_file(), f"{page}: download link broken"
+            assert link.get_text(strip=True) in {".ipynb", ".py"}, f"{page}: unlabelled button"
+        ipynb = json.loads((page.parent / links["ipynb"]["href"]).read_text(encoding="utf-8"))
+        code = [c for c in ipynb["cells"] if c["cell_type"] == "code"]
+        assert code and all(c["execution_count"] for c in code), f"{page}: .ipynb not executed"
+        assert any(c["outputs"] for c in code), f"{page}: .ipynb has no outputs"
 
 
 def test_api_reference_on_concept_pages(site: BuiltSite) -> None:

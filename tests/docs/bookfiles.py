@@ -9,17 +9,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-import shlex
-import textwrap
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-
-_FENCE_OPEN = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)(?P<attrs>[^\n`]*)$"
-)
+if str(ROOT / "hooks") not in sys.path:
+    sys.path.insert(0, str(ROOT / "hooks"))
+import execcache  # noqa: E402  (the build's own parser: pure Python, no MkDocs)
 
 
 @dataclass(frozen=True)
@@ -35,41 +33,12 @@ def pages() -> list[Path]:
     return sorted(p for p in DOCS.rglob("*.md") if "examples" not in p.relative_to(DOCS).parts)
 
 
-def _fences(text: str) -> list[tuple[int, str, str, str]]:
-    """Return (line, lang, attrs, dedented body) for every fenced block, at any indentation."""
-    lines = text.splitlines()
-    out = []
-    i = 0
-    while i < len(lines):
-        m = _FENCE_OPEN.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        indent, fence = m["indent"], m["fence"]
-        close = re.compile(rf"^{re.escape(indent)}{fence[0]}{{{len(fence)},}}\s*$")
-        j = i + 1
-        while j < len(lines) and not close.match(lines[j]):
-            j += 1
-        body = "\n".join(
-            line[len(indent) :] if line.startswith(indent) else line.lstrip()
-            for line in lines[i + 1 : j]
-        )
-        out.append((i + 1, m["lang"], m["attrs"], textwrap.dedent(body)))
-        i = j + 1
-    return out
-
-
 def exec_blocks(page: Path) -> list[ExecBlock]:
-    """The markdown-exec Python blocks of a page, in order."""
-    blocks = []
-    for line, lang, attrs, body in _fences(page.read_text(encoding="utf-8")):
-        if lang not in {"python", "py"}:
-            continue
-        opts = dict(tok.split("=", 1) for tok in shlex.split(attrs) if "=" in tok)
-        if opts.get("exec") not in {"on", "true", "1", "yes"}:
-            continue
-        blocks.append(ExecBlock(page, line, opts.get("session"), body))
-    return blocks
+    """The markdown-exec Python blocks of a page, in order (parsed as the execution cache does)."""
+    return [
+        ExecBlock(page, f.line, f.attrs.get("session"), f.body)
+        for f in execcache.exec_code(page.read_text(encoding="utf-8"))
+    ]
 
 
 _SNIPPET = re.compile(r'^\s*(?:;)?--8<--\s+"(?P<ref>[^"]+)"\s*$', re.MULTILINE)
