@@ -13,7 +13,8 @@
 #
 # This notebook runs the main checks of Part 2 in one place. Every gradient is computed twice:
 # by a hand-written backward pass in `llmath`, and by something independent of it (central finite
-# differences from `llmath.numerical_grad`, or `torch.autograd` in float64). Download it with the
+# differences from `llmath.numerical_grad`, or `torch.autograd` in float64). Every comparison is
+# an `assert` with its tolerance, so a wrong gradient stops the notebook. Download it with the
 # button at the top of the page; it is a jupytext "percent" file, which runs as a plain script too.
 #
 # Nothing reusable is defined here: every function comes from `llmath`.
@@ -41,10 +42,14 @@ torch.set_default_dtype(torch.float64)
 x0 = np.array([1.0])
 exact = np.exp(1.0)
 print("      h    forward error    central error")
+errors = {}
 for h in [1e-2, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12]:
     fwd = llmath.numerical_grad(lambda x: float(np.exp(x).sum()), x0, h=h, method="forward")
     ctr = llmath.numerical_grad(lambda x: float(np.exp(x).sum()), x0, h=h, method="central")
-    print(f"{h:7.0e}    {abs(fwd[0] - exact):.3e}        {abs(ctr[0] - exact):.3e}")
+    errors[h] = (abs(fwd[0] - exact), abs(ctr[0] - exact))
+    print(f"{h:7.0e}    {errors[h][0]:.3e}        {errors[h][1]:.3e}")
+# central beats forward at a moderate step; a tiny step is worse than a moderate one
+assert errors[1e-4][1] < errors[1e-4][0] and errors[1e-12][1] > errors[1e-6][1]
 
 # %% [markdown]
 # ## 2. A scalar autodiff engine against torch.autograd
@@ -60,29 +65,35 @@ y.backward()
 t = [torch.tensor(v, requires_grad=True) for v in (2.0, -1.0, -0.5, 1.5, 0.3)]
 ty = torch.tanh(t[2] * t[0] + t[3] * t[1] + t[4])
 ty.backward()
-print("llmath grads:", [v.grad for v in (x1, x2, w1, w2, b)])
-print("torch grads: ", [float(v.grad) for v in t])
+ours = np.array([v.grad for v in (x1, x2, w1, w2, b)])
+ref = np.array([float(v.grad) for v in t])
+print("llmath grads:", ours)
+print("torch grads: ", ref)
+assert np.abs(ours - ref).max() <= 1e-15
 
 # %% [markdown]
 # ## 3. Softmax and cross-entropy
 #
-# The softmax Jacobian is $\operatorname{diag}(s) - s^\top s$ (rows sum to zero), and the
-# gradient of the mean cross-entropy over $N$ tokens is $(\operatorname{softmax}(z) - y)/N$.
+# The softmax Jacobian is $J = \operatorname{diag}(s) - s^\top s$, $J_{ji} = \partial s_j /
+# \partial z_i$ (rows and columns sum to zero), and the gradient of the mean cross-entropy
+# $\mathcal{L}$ over $n$ tokens is $(\operatorname{softmax}(z) - e_y)/n$.
 
 # %%
 z = rng.normal(size=(3, 5))
 targets = np.array([1, 4, 0])
 J = llmath.softmax_jacobian(z[0])
+J_torch = torch.autograd.functional.jacobian(lambda r: torch.softmax(r, 0), torch.tensor(z[0]))
 print("Jacobian rows sum to:", J.sum(axis=-1))
+assert np.abs(J.sum(axis=-1)).max() <= 1e-15
+assert np.abs(J - J_torch.numpy()).max() <= 1e-15
 
 tz = torch.tensor(z, requires_grad=True)
 loss = F.cross_entropy(tz, torch.tensor(targets))
 loss.backward()
+grad_gap = np.abs(llmath.cross_entropy_grad(z, targets) - tz.grad.numpy()).max()
 print("loss  llmath, torch:", llmath.cross_entropy(z, targets), float(loss))
-print(
-    "max |grad difference| =",
-    np.abs(llmath.cross_entropy_grad(z, targets) - tz.grad.numpy()).max(),
-)
+print("max |grad difference| =", grad_gap)
+assert abs(llmath.cross_entropy(z, targets) - float(loss)) <= 1e-14 and grad_gap <= 1e-15
 
 # %% [markdown]
 # ## 4. Vanishing gradients through sigmoids
@@ -92,7 +103,9 @@ print(
 
 # %%
 grid = np.linspace(-6, 6, 1201)
-print("max sigmoid slope on the grid:", llmath.sigmoid_grad(grid).max(), "at", grid[llmath.sigmoid_grad(grid).argmax()])
+slopes = llmath.sigmoid_grad(grid)
+print("max sigmoid slope on the grid:", slopes.max(), "at", grid[slopes.argmax()])
+assert slopes.max() == 0.25 and grid[slopes.argmax()] == 0.0
 D = 16
 h = rng.normal(size=(1, D))
 weights = [rng.normal(size=(D, D)) / np.sqrt(D) for _ in range(20)]
@@ -106,11 +119,12 @@ for w, u in zip(reversed(weights), reversed(pre), strict=True):
     g = (g * llmath.sigmoid_grad(u)) @ w.T
     norms.append(np.linalg.norm(g))
 print("gradient norm after 1, 5, 10, 20 layers:", [f"{norms[i]:.2e}" for i in (0, 4, 9, 19)])
+assert norms[19] < 1e-6 * norms[0]  # it vanishes
 
 # %% [markdown]
 # ## 5. Layer normalisation backward against torch.autograd
 #
-# With a per-feature $\gamma$ and $\epsilon > 0$, exactly as `torch.nn.functional.layer_norm`.
+# With a per-feature $\gamma$ and $\varepsilon > 0$, exactly as `torch.nn.functional.layer_norm`.
 
 # %%
 x = rng.normal(size=(2, 3, 6))
@@ -121,8 +135,11 @@ dx, dgamma, dbeta = llmath.layer_norm_backward(dout, cache)
 
 tx, tg, tb = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
 F.layer_norm(tx, (6,), tg, tb, eps=1e-5).backward(torch.tensor(dout))
-for name, ours, ref in (("dx", dx, tx.grad), ("dgamma", dgamma, tg.grad), ("dbeta", dbeta, tb.grad)):
-    print(f"{name:7s} max |llmath - torch| = {np.abs(ours - ref.numpy()).max():.1e}")
+pairs = (("dx", dx, tx.grad), ("dgamma", dgamma, tg.grad), ("dbeta", dbeta, tb.grad))
+for name, ours, ref in pairs:
+    gap = np.abs(ours - ref.numpy()).max()
+    print(f"{name:7s} max |llmath - torch| = {gap:.1e}")
+    assert gap <= 1e-12
 
 # %% [markdown]
 # ## 6. A whole transformer block, checked by finite differences
@@ -151,4 +168,27 @@ dx, grads = llmath.block_backward(dout, cache)
 numeric = llmath.numerical_grad(
     lambda xx: float((llmath.block_forward(xx, params, num_heads=H)[0] * dout).sum()), x
 )
-print("max relative error of dx:", np.abs(dx - numeric).max() / np.abs(numeric).max())
+rel = np.abs(dx - numeric).max() / np.abs(numeric).max()
+print("max relative error of dx:", rel)
+assert rel <= 1e-8
+
+# %% [markdown]
+# ## 7. One step of gradient descent
+#
+# Training moves the parameters against the gradient, $\theta \leftarrow \theta - \eta
+# \nabla \mathcal{L}$. One step on the cross-entropy of a softmax regression $Z = XW$, whose
+# gradient in $W$ is $X^\top \nabla_Z \mathcal{L}$, lowers the loss by about
+# $\eta \lVert \nabla \mathcal{L} \rVert^2$.
+
+# %%
+X = rng.normal(size=(8, 3))  # (n, D)
+y = rng.integers(0, 4, size=8)  # (n,) targets among nV = 4 classes
+W = np.zeros((3, 4))  # (D, nV)
+grad_W = X.T @ llmath.cross_entropy_grad(X @ W, y)  # (D, nV)
+fd_W = llmath.numerical_grad(lambda w: llmath.cross_entropy(X @ w, y), W)
+assert np.abs(grad_W - fd_W).max() <= 1e-9
+eta = 0.1
+before, after = llmath.cross_entropy(X @ W, y), llmath.cross_entropy(X @ (W - eta * grad_W), y)
+predicted = before - eta * (grad_W**2).sum()
+print(f"loss {before:.6f} -> {after:.6f}; first-order prediction {predicted:.6f}")
+assert after < before and abs(after - predicted) < 0.1 * (before - after)
