@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import llmath
+from examples.linear_algebra.published import GPT2_CONTEXT, GPT2_D, GPT2_F
 
 # A 2x2 map for the picture: its rows are the images of e_1 and e_2.
 W_PLANE = np.array([[1.2, 0.4], [-0.3, 0.9]])
@@ -25,14 +26,15 @@ XOR_B1 = np.array([0.0, -1.0])
 XOR_W2 = np.array([[1.0], [-2.0]])
 XOR_B2 = np.array([0.0])
 
-# GPT-2 small's linear layers (D = 768, F = 4D) for the cost table, applied to T = 1024 tokens.
+# GPT-2 small's linear layers (D = 768, F = 4D; see published.py) for the cost table,
+# applied to a full context of T = 1024 tokens.
 GPT2_LAYERS = (
-    ("attention q, k, v", 768, 2304),
-    ("attention output", 768, 768),
-    ("MLP up", 768, 3072),
-    ("MLP down", 3072, 768),
+    ("attention q, k, v", GPT2_D, 3 * GPT2_D),
+    ("attention output", GPT2_D, GPT2_D),
+    ("MLP up", GPT2_D, GPT2_F),
+    ("MLP down", GPT2_F, GPT2_D),
 )
-GPT2_T = 1024
+GPT2_T = GPT2_CONTEXT
 
 
 def basis_images() -> NDArray[np.float64]:
@@ -242,7 +244,7 @@ def abs_value() -> dict[str, float]:
     }
 
 
-def order_cost(n: int = 768, m: int = 3072, t: int = GPT2_T) -> dict[str, float]:
+def order_cost(n: int = GPT2_D, m: int = GPT2_F, t: int = GPT2_T) -> dict[str, float]:
     """FLOPs of (X W1) W2 and of X (W1 W2) for X (t, n), W1 (n, m), W2 (m, n)."""
     return {
         "left_to_right": 2.0 * t * n * m + 2.0 * t * m * n,

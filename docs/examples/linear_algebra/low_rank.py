@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import llmath
+from examples.linear_algebra.published import LLAMA7B_D, LLAMA7B_F, LLAMA7B_LAYERS
 
 SEED = 1936  # Eckart and Young's year
 
@@ -21,8 +22,9 @@ W2 = np.array([[3.0, 0.0], [4.0, 5.0]])
 # "Keep the largest entries" is not what truncation does: a 2x2 with one zero entry.
 W_ENTRIES = np.array([[3.0, 1.0], [0.0, 2.0]])
 
-D_SQUARE = 4096  # an example model width (LLaMA-7B's), not a universal constant
-D_MLP = 11008  # an example MLP width (LLaMA-7B's)
+D_SQUARE = LLAMA7B_D  # an example model width (LLaMA-7B's), not a universal constant
+D_MLP = LLAMA7B_F  # an example MLP width (LLaMA-7B's)
+LAYERS = LLAMA7B_LAYERS
 RANKS_LORA = (1, 2, 4, 8, 16, 64, 256)
 MERGE_RANKS = (1, 2, 4, 8, 16)
 
