@@ -161,9 +161,10 @@ def _stack_inputs() -> tuple[Array, Array, Array]:
 # --8<-- [start:stack]
 @functools.cache
 def stack_gradients(name: str, g: float) -> tuple[Array, Array]:
-    """||dloss/dx_l|| for l = 0..DEPTH, and mean act'(z_l) per layer, for x_{l+1} = act(x_l W_l)."""
+    """||dloss/dx_l|| for l = 0..DEPTH, and mean act'(z_l) per layer,
+    for x_{l+1} = act(x_l W_l)."""
     act, act_grad = ACTIVATIONS[name]
-    x, w_std, dx = _stack_inputs()  # x_0 (B, D), (DEPTH, D, D) with N(0, 1) entries, (B, D)
+    x, w_std, dx = _stack_inputs()  # x_0 (B, D), N(0, 1) weights (DEPTH, D, D), (B, D)
     ws = [w * g / math.sqrt(D) for w in w_std]  # W_l with N(0, g^2 / D) entries
     xs, zs = [], []
     for w in ws:  # forward: keep every layer's input and pre-activation
@@ -247,7 +248,8 @@ def _rnn_inputs(rho: float) -> tuple[Array, ...]:
 # --8<-- [start:rnn]
 @functools.cache
 def rnn_gradients(rho: float) -> tuple[Array, Array]:
-    """||dloss/dh_0|| for loss = r . h_T, T in T_GRID; and mean tanh'(a_t) along the longest run."""
+    """||dloss/dh_0|| for loss = r . h_T, T in T_GRID;
+    and mean tanh'(a_t) along the longest run."""
     x, w_xh, w_hh, r = _rnn_inputs(rho)
     h0, b = np.zeros(DH), np.zeros(DH)
     norms = []
