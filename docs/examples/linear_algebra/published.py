@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 # GPT-2 small. Radford et al. (2019), "Language Models are Unsupervised Multitask Learners":
-# Table 2 (smallest model: 12 layers, d_model = 768), section 2.2 (vocabulary of 50,257 tokens)
-# and section 2.3 (context of 1024 tokens). Heads and MLP width follow GPT-1, Radford et al.
+# Table 2 (smallest model: 12 layers, d_model = 768) and section 2.3 (vocabulary of 50,257
+# tokens, context of 1024 tokens). Heads and MLP width follow GPT-1, Radford et al.
 # (2018), "Improving Language Understanding by Generative Pre-Training", section 4.1
 # (12 attention heads, 3072-dimensional inner states).
 GPT2_D = 768
