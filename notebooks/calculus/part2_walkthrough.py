@@ -91,9 +91,9 @@ tz = torch.tensor(z, requires_grad=True)
 loss = F.cross_entropy(tz, torch.tensor(targets))
 loss.backward()
 grad_gap = np.abs(llmath.cross_entropy_grad(z, targets) - tz.grad.numpy()).max()
-print("loss  llmath, torch:", llmath.cross_entropy(z, targets), float(loss))
+print("loss  llmath, torch:", llmath.cross_entropy(z, targets), loss.item())
 print("max |grad difference| =", grad_gap)
-assert abs(llmath.cross_entropy(z, targets) - float(loss)) <= 1e-14 and grad_gap <= 1e-15
+assert abs(llmath.cross_entropy(z, targets) - loss.item()) <= 1e-14 and grad_gap <= 1e-15
 
 # %% [markdown]
 # ## 4. Vanishing gradients through sigmoids
