@@ -120,7 +120,7 @@ def test_docstring_follows_the_guide(name: str, func: object) -> None:
 
 def test_shape_error_is_a_value_error() -> None:
     assert issubclass(llmath.ShapeError, ValueError)
-    with pytest.raises(ValueError, match=r"q must have shape \(\.\.\., T, K\)"):
+    with pytest.raises(ValueError, match=r"q must have shape \(\.\.\., T, dk\)"):
         llmath.scaled_dot_product_attention([1.0], [[1.0]], [[1.0]])
 
 

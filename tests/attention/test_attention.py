@@ -107,9 +107,9 @@ def test_scale_is_one_over_sqrt_k(rng: np.random.Generator) -> None:
             np.ones((2, 1)),
             None,
             ShapeError,
-            r"q must have shape \(\.\.\., T, K\)",
+            r"q must have shape \(\.\.\., T, dk\)",
         ),
-        (np.ones((1, 3)), np.ones((2, 4)), np.ones((2, 1)), None, ShapeError, "must share K"),
+        (np.ones((1, 3)), np.ones((2, 4)), np.ones((2, 1)), None, ShapeError, "must share dk"),
         (np.ones((1, 3)), np.ones((2, 3)), np.ones((5, 1)), None, ShapeError, "must share S"),
         (np.ones((1, 3)), np.full((2, 3), np.nan), np.ones((2, 1)), None, ValueError, "finite"),
         (

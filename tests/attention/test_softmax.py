@@ -89,7 +89,7 @@ def test_where_masks_exactly() -> None:
         ([1.0, 2.0], {"where": [False, False]}, ValueError, "no entry"),
         ([1.0, 2.0], {"where": [1, 0]}, ValueError, "boolean"),
         ([1.0, 2.0], {"where": [True, False, True]}, ShapeError, "broadcast"),
-        (["a", "b"], {}, ValueError, "numeric"),
+        (["a", "b"], {}, ValueError, "real numbers"),
     ],
 )
 def test_bad_input(z: object, kwargs: dict[str, object], error: type, match: str) -> None:

@@ -240,7 +240,7 @@ def test_rejects_unknown_approximation(f) -> None:
 
 
 def test_rejects_non_numeric() -> None:
-    with pytest.raises(ValueError, match="numeric"):
+    with pytest.raises(ValueError, match="real numbers"):
         sigmoid(["a"])
 
 

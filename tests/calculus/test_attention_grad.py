@@ -142,7 +142,7 @@ def test_sdpa_bad_input() -> None:
         scaled_dot_product_attention_backward(np.ones((2, 3)), q, k, v, w)
     with pytest.raises(ShapeError, match="k must have shape"):
         scaled_dot_product_attention_backward(np.ones((2, 5)), q, k[:, :2], v, w)
-    with pytest.raises(ValueError, match="s must be the softmax output"):
+    with pytest.raises(ValueError, match="weights must be the forward's attention weights"):
         scaled_dot_product_attention_backward(np.ones((2, 5)), q, k, v, 2 * w)  # rows sum to 2
 
 

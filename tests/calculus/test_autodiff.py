@@ -240,12 +240,16 @@ def test_topological_order_and_count_ops() -> None:
 
 def test_bad_input() -> None:
     x = Value(2.0)
-    with pytest.raises(TypeError, match="real number"):
+    with pytest.raises(ValueError, match="data must be a real number"):
         Value("a")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="real number"):
+    with pytest.raises(ValueError, match="data must be a real number"):
         Value(True)
-    with pytest.raises(TypeError, match="real number"):
+    with pytest.raises(ValueError, match="data must be a real number"):
         Value(x)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="data must be a finite number; got an integer too large"):
+        Value(10**400)
+    with pytest.raises(ValueError, match="label must be a string"):
+        Value(1.0, label=3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="finite"):
         Value(math.nan)
     with pytest.raises(TypeError, match="unsupported operand"):
@@ -272,8 +276,10 @@ def test_bad_input() -> None:
         Value(1e200) * 1e200
     with pytest.raises(ValueError, match="infinite at x = 0"):
         (Value(0.0) ** 0.5).backward()
-    with pytest.raises(TypeError, match="must be a Value"):
+    with pytest.raises(ValueError, match="root must be a Value"):
         topological_order(1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"roots\[1\] must be a Value"):
+        count_ops(x, 2.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least one"):
         count_ops()
 

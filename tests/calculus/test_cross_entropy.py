@@ -112,16 +112,21 @@ def test_perfect_prediction_is_zero_not_negative_zero() -> None:
 @pytest.mark.parametrize(
     ("logits", "targets", "error", "match"),
     [
-        ([[0.0, 1.0]], [2], ValueError, r"targets must lie in \[0, V\) = \[0, 2\)"),
-        ([[0.0, 1.0]], [-1], ValueError, r"targets must lie in \[0, V\)"),
-        ([[0.0, 1.0]], [1.0], ValueError, "targets must be integer class ids; got dtype float64"),
-        ([[0.0, 1.0]], [True], ValueError, "integer class ids"),
+        ([[0.0, 1.0]], [2], ValueError, r"targets must lie in \[0, nV\) = \[0, 2\)"),
+        ([[0.0, 1.0]], [-1], ValueError, r"targets must lie in \[0, nV\)"),
+        (
+            [[0.0, 1.0]],
+            [1.0],
+            ValueError,
+            "targets must be integers of shape .*; got dtype float64",
+        ),
+        ([[0.0, 1.0]], [True], ValueError, "targets must be integers .*; got booleans"),
         ([[0.0, 1.0], [1.0, 0.0]], [0], ShapeError, r"targets must have shape \(\.\.\.\) = \(2,\)"),
         ([[0.0, 1.0]], 0, ShapeError, r"leading axes of logits"),
         ([[0.0, np.nan]], [0], ValueError, "logits must be finite"),
-        (2.0, 0, ShapeError, r"logits must have shape \(\.\.\., V\)"),
-        (np.zeros((2, 0)), [0, 0], ShapeError, "V >= 1"),
-        (np.zeros((0, 3)), np.zeros(0, dtype=int), ValueError, "no tokens"),
+        (2.0, 0, ShapeError, r"logits must have shape \(\.\.\., nV\)"),
+        (np.zeros((2, 0)), [0, 0], ShapeError, "logits must not be empty"),
+        (np.zeros((0, 3)), np.zeros(0, dtype=int), ShapeError, "logits must not be empty"),
     ],
 )
 def test_bad_input(logits: object, targets: object, error: type, match: str) -> None:

@@ -74,7 +74,7 @@ def test_check_row_stochastic_returns_float_copy_of_valid_input() -> None:
         ([[1.5, -0.5], [0.5, 0.5]], ValueError, "non-negative"),
         ([[0.5, 0.4], [0.5, 0.5]], ValueError, "row 0 sums to"),
         ([[np.nan, 1.0], [0.5, 0.5]], ValueError, "finite"),
-        ([["a", "b"], ["c", "d"]], ValueError, "numeric"),
+        ([["a", "b"], ["c", "d"]], ValueError, "real numbers"),
     ],
 )
 def test_check_row_stochastic_rejects_bad_input(p, error, match) -> None:

@@ -234,7 +234,7 @@ def test_lora_merge_update_has_rank_at_most_r(
         (np.ones((3, 2)), np.ones((4, 1)), np.ones((1, 2)), 1.0, ShapeError, "need w"),
         (np.ones((3, 2)), np.ones((3, 1)), np.ones((1, 5)), 1.0, ShapeError, "need w"),
         (np.ones((3, 2)), np.ones((3, 2)), np.ones((1, 2)), 1.0, ShapeError, "need w"),
-        (np.ones((3, 2)), np.ones((3, 0)), np.ones((0, 2)), 1.0, ShapeError, "at least 1"),
+        (np.ones((3, 2)), np.ones((3, 0)), np.ones((0, 2)), 1.0, ShapeError, "a must not be empty"),
         (np.ones(3), np.ones((3, 1)), np.ones((1, 2)), 1.0, ShapeError, "w must have shape"),
         (np.ones((3, 2)), np.ones(3), np.ones((1, 2)), 1.0, ShapeError, "a must have shape"),
         (np.ones((3, 2)), np.ones((3, 1)), [[np.nan, 1.0]], 1.0, ValueError, "b must be finite"),

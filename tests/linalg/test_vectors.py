@@ -188,9 +188,9 @@ def test_embed_of_all_ids_is_the_table(E: np.ndarray) -> None:
 
 
 def test_embed_bad_input() -> None:
-    with pytest.raises(ShapeError, match=r"table must have shape \(V, D\)"):
+    with pytest.raises(ShapeError, match=r"table must have shape \(nV, D\)"):
         embed([0], [1.0, 2.0])
-    with pytest.raises(ValueError, match=r"lie in \[0, V\)"):
+    with pytest.raises(ValueError, match=r"lie in \[0, nV\)"):
         embed([2], np.zeros((2, 3)))
     with pytest.raises(ValueError, match="integers"):
         embed([0.5], np.zeros((2, 3)))

@@ -62,7 +62,7 @@ def test_check_distribution_returns_float64_copy_semantics() -> None:
         ([0.5, float("inf")], r"p must be finite; got inf"),
         ([0.5, 0.6], r"p must sum to 1 .*got a sum of 1.1"),
         ([[0.5, 0.5], [0.2, 0.2]], r"sum of 0.4 at index \(1,\)"),
-        (["a", "b"], r"numeric"),
+        (["a", "b"], r"real numbers"),
     ],
 )
 def test_check_distribution_rejects(bad: object, match: str) -> None:
@@ -71,9 +71,9 @@ def test_check_distribution_rejects(bad: object, match: str) -> None:
 
 
 def test_check_distribution_shapes_and_name() -> None:
-    with pytest.raises(ShapeError, match="got a scalar"):
+    with pytest.raises(ShapeError, match=r"at least 1 axis\); got shape \(\)"):
         check_distribution(1.0)
-    with pytest.raises(ShapeError, match="V >= 1"):
+    with pytest.raises(ShapeError, match="p must not be empty"):
         check_distribution(np.zeros((2, 0)))
     with pytest.raises(ValueError, match=r"^q must sum"):
         check_distribution([0.3, 0.3], name="q")
@@ -186,7 +186,7 @@ def test_unknown_unit(fn: object) -> None:
 
 
 def test_pair_shape_and_value_errors() -> None:
-    with pytest.raises(ShapeError, match=r"same last axis V; got shapes \(2,\) and \(3,\)"):
+    with pytest.raises(ShapeError, match=r"same last axis nV; got shapes \(2,\) and \(3,\)"):
         kl_divergence([0.5, 0.5], [0.2, 0.3, 0.5])
     with pytest.raises(ShapeError, match="must broadcast"):
         cross_entropy_dist(np.full((2, 2), 0.5), np.full((3, 2), 0.5))
@@ -221,7 +221,7 @@ def test_mutual_information_identities(w: np.ndarray) -> None:
 
 
 def test_mutual_information_bad_input() -> None:
-    with pytest.raises(ShapeError, match=r"shape \(N, M\); got shape \(4,\)"):
+    with pytest.raises(ShapeError, match=r"shape \(N, M\) \(2 axes\); got shape \(4,\)"):
         mutual_information([0.25] * 4)
     with pytest.raises(ValueError, match=r"^joint must sum to 1"):
         mutual_information([[0.5, 0.5], [0.5, 0.5]])

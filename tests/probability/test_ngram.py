@@ -146,7 +146,7 @@ def test_sampling_from_a_deterministic_model() -> None:
         (lambda: NGramModel(2).fit(["a </s>"]), "reserved"),
         (lambda: NGramModel(2).distribution(["a"]), "not been fitted"),
         (lambda: NGramModel(2, k=0.0).fit(["a b"]).distribution(["zebra"]), "never seen"),
-        (lambda: NGramModel(1).fit(["a"]).nll([]), "empty"),
+        (lambda: NGramModel(1).fit(["a"]).nll([]), "sentences must contain at least one sentence"),
         (lambda: NGramModel(1).fit(["a"]).sample(np.random), "Generator"),
         (lambda: generate_corpus(np.random.default_rng(), 0), "positive integer"),
         (lambda: generate_corpus(np.random.default_rng(), 1, start="Q"), "start"),

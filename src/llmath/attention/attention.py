@@ -7,7 +7,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_positive_int
+from llmath._checks import (
+    ShapeError,
+    as_bool_mask,
+    as_float_array,
+    broadcast_leading,
+    check_positive_int,
+    guard,
+)
 from llmath.attention.softmax import softmax
 
 __all__ = ["AttentionResult", "causal_mask", "scaled_dot_product_attention"]
@@ -22,6 +29,7 @@ class AttentionResult(NamedTuple):
     """`(..., T, S)`: row $t$ is the distribution over keys used by query $t$."""
 
 
+@guard
 def causal_mask(T: int, S: int | None = None) -> NDArray[np.bool_]:
     r"""Return the causal mask: query $t$ may attend to key $s$ only if $s \le t$.
 
@@ -39,8 +47,10 @@ def causal_mask(T: int, S: int | None = None) -> NDArray[np.bool_]:
         S: number of key positions; defaults to `T`. Must satisfy `S >= T`.
 
     Returns:
-        Boolean array of shape `(T, S)`; `True` means "may attend" (torch's convention for
-            boolean masks).
+        Boolean array of shape `(T, S)`; `True` means "may attend". This matches the boolean
+            `attn_mask` of `torch.nn.functional.scaled_dot_product_attention`, and is the
+            *opposite* of the boolean `attn_mask` of `torch.nn.MultiheadAttention`, where
+            `True` means "masked" (pass `~causal_mask(T)` there).
 
     Raises:
         ValueError: if `T` or `S` is not a positive integer, or `S < T`.
@@ -58,6 +68,7 @@ def causal_mask(T: int, S: int | None = None) -> NDArray[np.bool_]:
     return np.tril(np.ones((T, S), dtype=bool), k=S - T)
 
 
+@guard
 # --8<-- [start:sdpa]
 def scaled_dot_product_attention(
     q: ArrayLike, k: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None
@@ -66,31 +77,32 @@ def scaled_dot_product_attention(
     r"""Mix the value rows, weighting each by how well its key matches the query.
 
     $$
-    A = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{K}}\right), \qquad
+    A = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right), \qquad
     \operatorname{Attention}(Q, K, V) = A V ,
     $$
 
-    with the softmax taken over keys (each row of $A$ sums to 1) and $K$ the width of a query.
+    with the softmax taken over keys (each row of $A$ sums to 1) and $d_k$ the width of a query.
     Masked entries get score $-\infty$ before the softmax, i.e. weight exactly 0. Dividing by
-    $\sqrt{K}$ keeps the scores' variance near 1 when $q$ and $k$ have unit-variance entries,
+    $\sqrt{d_k}$ keeps the scores' variance near 1 when $q$ and $k$ have unit-variance entries,
     so the softmax does not saturate as the width grows.
 
     Args:
-        q: queries, shape `(..., T, K)`.
-        k: keys, shape `(..., S, K)`.
+        q: queries, shape `(..., T, dk)`.
+        k: keys, shape `(..., S, dk)`; leading axes broadcast against `q`'s.
         v: values, shape `(..., S, Dv)`.
         mask: optional boolean array broadcastable to `(..., T, S)`; `True` means "may attend"
-            (passed to [softmax][llmath.attention.softmax.softmax] as `where`). Every query
-            must be allowed at least one key.
+            (passed to [softmax][llmath.attention.softmax.softmax] as `where`; the convention of
+            `torch.nn.functional.scaled_dot_product_attention`, the opposite of
+            `torch.nn.MultiheadAttention`'s). Every query must be allowed at least one key.
 
     Returns:
         `AttentionResult(output, weights)` with `output` of shape `(..., T, Dv)` and `weights`
             of shape `(..., T, S)`.
 
     Raises:
-        ShapeError: if ranks or axis lengths do not match.
-        ValueError: if an input contains NaN or infinity, the mask is not boolean, or it leaves
-            a query with no key.
+        ShapeError: if ranks or axis lengths do not match, or leading axes do not broadcast.
+        ValueError: if an input is not a finite real array, the mask is not boolean, or it
+            leaves a query with no key.
 
     Examples:
         >>> q = [[1.0, 0.0]]
@@ -103,17 +115,22 @@ def scaled_dot_product_attention(
     Vaswani et al., "Attention Is All You Need" (2017), section 3.2.1, equation (1).
     """
     # --8<-- [start:sdpa-body]
-    q = as_float_array(q, name="q", expected="(..., T, K)", min_ndim=2)
-    k = as_float_array(k, name="k", expected="(..., S, K)", min_ndim=2)
+    q = as_float_array(q, name="q", expected="(..., T, dk)", min_ndim=2)
+    k = as_float_array(k, name="k", expected="(..., S, dk)", min_ndim=2)
     v = as_float_array(v, name="v", expected="(..., S, Dv)", min_ndim=2)
     if q.shape[-1] != k.shape[-1]:
         raise ShapeError(
-            f"q (..., T, K) and k (..., S, K) must share K; got q {q.shape} and k {k.shape}"
+            f"q (..., T, dk) and k (..., S, dk) must share dk; got q {q.shape} and k {k.shape}"
         )
     if k.shape[-2] != v.shape[-2]:
         raise ShapeError(
-            f"k (..., S, K) and v (..., S, Dv) must share S; got k {k.shape} and v {v.shape}"
+            f"k (..., S, dk) and v (..., S, Dv) must share S; got k {k.shape} and v {v.shape}"
         )
+    broadcast_leading("q", q.shape, "k", k.shape, skip=2)
+    broadcast_leading("k", k.shape, "v", v.shape, skip=2)
+    lead = broadcast_leading("q", q.shape, "v", v.shape, skip=2)  # pairwise: all three broadcast
+    if mask is not None:
+        mask = as_bool_mask(mask, name="mask", shape=(*lead, q.shape[-2], k.shape[-2]))
     scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])  # (..., T, S)
     weights = softmax(scores, axis=-1, where=mask)  # (..., T, S); masked weights are exactly 0
     return AttentionResult(weights @ v, weights)  # (..., T, Dv), (..., T, S)

@@ -5,24 +5,25 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_positive_int
+from llmath._checks import ShapeError, as_float_array, broadcast_leading, check_positive_int, guard
 from llmath.attention.attention import AttentionResult, scaled_dot_product_attention
 
 __all__ = ["merge_heads", "multi_head_attention", "split_heads"]
 
 
+@guard
 def split_heads(x: ArrayLike, num_heads: int) -> NDArray[np.float64]:
-    r"""Reshape `(..., T, D)` into `H` heads of width `K = D / H`: `(..., H, T, K)`.
+    r"""Reshape `(..., T, D)` into `H` heads of width `dk = D / H`: `(..., H, T, dk)`.
 
-    Head $h$ gets columns $hK, \dots, (h+1)K - 1$ of the width, the same split as
-    `torch.nn.MultiheadAttention`.
+    Head $h = 0, \dots, H - 1$ (0-based, as in the code) gets columns $h d_k, \dots,
+    (h+1) d_k - 1$ of the width, the same split as `torch.nn.MultiheadAttention`.
 
     Args:
         x: shape `(..., T, D)`.
         num_heads: `H`, which must divide `D`.
 
     Returns:
-        Shape `(..., H, T, K)`.
+        Shape `(..., H, T, dk)`.
 
     Raises:
         ShapeError: if `x` has fewer than 2 axes or `H` does not divide `D`.
@@ -37,17 +38,18 @@ def split_heads(x: ArrayLike, num_heads: int) -> NDArray[np.float64]:
     *lead, T, D = x.shape
     if D % H:
         raise ShapeError(f"num_heads H={H} must divide the width D={D} of x (..., T, D)")
-    return np.swapaxes(x.reshape(*lead, T, H, D // H), -3, -2)  # (..., H, T, K)
+    return np.swapaxes(x.reshape(*lead, T, H, D // H), -3, -2)  # (..., H, T, dk)
 
 
+@guard
 def merge_heads(x: ArrayLike) -> NDArray[np.float64]:
-    r"""Undo [split_heads][llmath.attention.multihead.split_heads]: `(..., H, T, K)` to `(..., T, H K)`.
+    r"""Undo [split_heads][llmath.attention.multihead.split_heads]: `(..., H, T, dk)` to `(..., T, H dk)`.
 
     Args:
-        x: shape `(..., H, T, K)`.
+        x: shape `(..., H, T, dk)`.
 
     Returns:
-        Shape `(..., T, D)` with `D = H K`, heads concatenated in order.
+        Shape `(..., T, D)` with `D = H dk`, heads concatenated in order.
 
     Raises:
         ShapeError: if `x` has fewer than 3 axes.
@@ -56,11 +58,12 @@ def merge_heads(x: ArrayLike) -> NDArray[np.float64]:
         >>> merge_heads(split_heads(np.arange(8.0).reshape(2, 4), 2)).shape
         (2, 4)
     """
-    x = as_float_array(x, name="x", expected="(..., H, T, K)", min_ndim=3)
-    *lead, H, T, K = x.shape
-    return np.swapaxes(x, -3, -2).reshape(*lead, T, H * K)  # (..., T, D)
+    x = as_float_array(x, name="x", expected="(..., H, T, dk)", min_ndim=3)
+    *lead, H, T, dk = x.shape
+    return np.swapaxes(x, -3, -2).reshape(*lead, T, H * dk)  # (..., T, D)
 
 
+@guard
 # --8<-- [start:mha]
 def multi_head_attention(
     x: ArrayLike,
@@ -84,7 +87,8 @@ def multi_head_attention(
     \end{aligned}
     $$
 
-    where $Q_h$ is columns $hK$ to $(h+1)K - 1$ of $Q$ and $C = X$ for self-attention.
+    where $Q_h$ is columns $(h-1) d_k$ to $h d_k - 1$ of $Q$ (heads numbered $1, \dots, H$
+    here, $0, \dots, H - 1$ in the code) and $C = X$ for self-attention.
     Weights act on row vectors from the right, as in the paper; all four are `(D, D)`.
     No biases: add them to the projections yourself if a model has them.
 
@@ -95,19 +99,21 @@ def multi_head_attention(
         w_v: shape `(D, D)`.
         w_o: shape `(D, D)`.
         num_heads: `H`, which must divide `D` (keyword-only).
-        context: keys' and values' input, shape `(..., S, D)`; defaults to `x`
-            (self-attention).
+        context: keys' and values' input, shape `(..., S, D)`, leading axes broadcasting
+            against `x`'s; defaults to `x` (self-attention).
         mask: optional boolean mask broadcastable to `(..., H, T, S)`, e.g. a `(T, S)`
-            [causal_mask][llmath.attention.attention.causal_mask]; `True` means "may attend".
+            [causal_mask][llmath.attention.attention.causal_mask]; `True` means "may attend"
+            (the opposite of `torch.nn.MultiheadAttention`'s boolean `attn_mask`).
 
     Returns:
         `AttentionResult(output, weights)`: `output` of shape `(..., T, D)` and per-head
             `weights` of shape `(..., H, T, S)`.
 
     Raises:
-        ShapeError: if a weight is not `(D, D)`, `H` does not divide `D`, or the inputs'
-            widths differ.
-        ValueError: if an input contains NaN or infinity.
+        ShapeError: if a weight is not `(D, D)`, `H` does not divide `D`, the inputs'
+            widths differ or their leading axes do not broadcast.
+        ValueError: if an input is not a finite real array or `num_heads` is not a positive
+            integer.
 
     Examples:
         >>> x = np.eye(2)
@@ -128,6 +134,10 @@ def multi_head_attention(
     D = x.shape[-1]
     if c.shape[-1] != D:
         raise ShapeError(f"context (..., S, D) must have width D={D} like x; got {c.shape}")
+    broadcast_leading("x", x.shape, "context", c.shape, skip=2)
+    H = check_positive_int(num_heads, name="num_heads")
+    if D % H:
+        raise ShapeError(f"num_heads H={H} must divide the width D={D} of x (..., T, D)")
     ws = []
     for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o)):
         w = as_float_array(w, name=name, expected="(D, D)", ndim=2)
@@ -135,10 +145,10 @@ def multi_head_attention(
             raise ShapeError(f"{name} must have shape (D, D) = ({D}, {D}); got {w.shape}")
         ws.append(w)
     wq, wk, wv, wo = ws
-    q = split_heads(x @ wq, num_heads)  # (..., H, T, K)
-    k = split_heads(c @ wk, num_heads)  # (..., H, S, K)
-    v = split_heads(c @ wv, num_heads)  # (..., H, S, K)
-    heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (..., H, T, K), (..., H, T, S)
+    q = split_heads(x @ wq, H)  # (..., H, T, dk)
+    k = split_heads(c @ wk, H)  # (..., H, S, dk)
+    v = split_heads(c @ wv, H)  # (..., H, S, dk)
+    heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (..., H, T, dk), (..., H, T, S)
     return AttentionResult(merge_heads(heads) @ wo, weights)  # (..., T, D), (..., H, T, S)
 
 

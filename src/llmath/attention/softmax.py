@@ -5,26 +5,20 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array
+from llmath._checks import ShapeError, as_bool_mask, as_float_array, guard
 
 __all__ = ["log_softmax", "softmax"]
 
 
-def _check_axis(z: NDArray[np.float64], axis: int) -> None:
+def _check_axis(z: NDArray[np.float64], axis: object, name: str = "z") -> int:
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise ValueError(f"axis must be an integer; got {axis!r}")
     if not -z.ndim <= axis < z.ndim:
-        raise ShapeError(f"axis {axis} is out of range for an array of shape {z.shape}")
+        raise ShapeError(f"axis {axis} is out of range for {name} of shape {z.shape}")
+    return int(axis)
 
 
-def _as_mask(where: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.bool_]:
-    keep = np.asarray(where)
-    if keep.dtype != np.bool_:
-        raise ValueError(f"where must be a boolean array (True = keep); got dtype {keep.dtype}")
-    try:
-        return np.broadcast_to(keep, shape)
-    except ValueError:
-        raise ShapeError(f"where must broadcast to shape {shape}; got shape {keep.shape}") from None
-
-
+@guard
 # --8<-- [start:softmax]
 def softmax(z: ArrayLike, *, axis: int = -1, where: ArrayLike | None = None) -> NDArray[np.float64]:
     # --8<-- [end:softmax]
@@ -62,22 +56,24 @@ def softmax(z: ArrayLike, *, axis: int = -1, where: ArrayLike | None = None) -> 
     """
     # --8<-- [start:softmax-body]
     z = as_float_array(z, name="z", expected="(..., N)", min_ndim=1)
-    _check_axis(z, axis)
-    if where is None:
-        shifted = z - z.max(axis=axis, keepdims=True)  # every entry <= 0, the largest is 0
-        e = np.exp(shifted)
-    else:
-        keep = _as_mask(where, z.shape)
-        if not keep.any(axis=axis).all():
-            raise ValueError("where leaves a slice with no entry to normalise (all False)")
-        m = z.max(axis=axis, keepdims=True, where=keep, initial=-np.inf)  # max over kept entries
-        e = np.where(keep, np.exp(np.where(keep, z - m, 0.0)), 0.0)  # masked: exactly 0
+    axis = _check_axis(z, axis)
+    with np.errstate(over="ignore"):  # z - m may overflow to -inf, whose exp is exactly 0
+        if where is None:
+            shifted = z - z.max(axis=axis, keepdims=True)  # every entry <= 0, the largest is 0
+            e = np.exp(shifted)
+        else:
+            keep = as_bool_mask(where, name="where", shape=z.shape)
+            if not keep.any(axis=axis).all():
+                raise ValueError("where leaves a slice with no entry to normalise (all False)")
+            m = z.max(axis=axis, keepdims=True, where=keep, initial=-np.inf)  # max over kept
+            e = np.where(keep, np.exp(np.where(keep, z - m, 0.0)), 0.0)  # masked: exactly 0
     return e / e.sum(axis=axis, keepdims=True)  # type: ignore[no-any-return]
 
 
 # --8<-- [end:softmax-body]
 
 
+@guard
 def log_softmax(z: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]:
     r"""Return the logarithm of `softmax(z)`, computed without taking the log of a tiny number.
 
@@ -107,6 +103,7 @@ def log_softmax(z: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]:
         -800.0
     """
     z = as_float_array(z, name="z", expected="(..., N)", min_ndim=1)
-    _check_axis(z, axis)
-    shifted = z - z.max(axis=axis, keepdims=True)
+    axis = _check_axis(z, axis)
+    with np.errstate(over="ignore"):  # -inf after the shift is exact: that entry's log-prob
+        shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # type: ignore[no-any-return]

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import as_float_array
+from llmath._checks import as_float_array, check_choice, guard
 
 __all__ = [
     "gelu",
@@ -38,11 +38,11 @@ def _input(x: ArrayLike) -> Array:
     return as_float_array(x, name="x", expected="(...)")
 
 
-def _check_approximate(approximate: str) -> None:
-    if approximate not in _APPROXIMATIONS:
-        raise ValueError(f'approximate must be "none" or "tanh"; got {approximate!r}')
+def _check_approximate(approximate: object) -> None:
+    check_choice(approximate, name="approximate", choices=_APPROXIMATIONS)
 
 
+@guard
 # --8<-- [start:sigmoid]
 def sigmoid(x: ArrayLike) -> Array:
     # --8<-- [end:sigmoid]
@@ -75,6 +75,7 @@ def sigmoid(x: ArrayLike) -> Array:
     # --8<-- [end:sigmoid-body]
 
 
+@guard
 # --8<-- [start:sigmoid-grad]
 def sigmoid_grad(x: ArrayLike) -> Array:
     # --8<-- [end:sigmoid-grad]
@@ -106,6 +107,7 @@ def sigmoid_grad(x: ArrayLike) -> Array:
     # --8<-- [end:sigmoid-grad-body]
 
 
+@guard
 def tanh(x: ArrayLike) -> Array:
     r"""Return the hyperbolic tangent elementwise.
 
@@ -129,6 +131,7 @@ def tanh(x: ArrayLike) -> Array:
     return np.tanh(_input(x))
 
 
+@guard
 # --8<-- [start:tanh-grad]
 def tanh_grad(x: ArrayLike) -> Array:
     # --8<-- [end:tanh-grad]
@@ -162,6 +165,7 @@ def tanh_grad(x: ArrayLike) -> Array:
     # --8<-- [end:tanh-grad-body]
 
 
+@guard
 def relu_grad(x: ArrayLike) -> Array:
     r"""Return the derivative of $\operatorname{ReLU}(x) = \max(0, x)$: 1 where $x > 0$, else 0.
 
@@ -208,6 +212,7 @@ def _tanh_arg(x: Array) -> tuple[Array, Array]:
     return u, du
 
 
+@guard
 # --8<-- [start:gelu]
 def gelu(x: ArrayLike, *, approximate: str = "none") -> Array:
     # --8<-- [end:gelu]
@@ -257,6 +262,7 @@ def gelu(x: ArrayLike, *, approximate: str = "none") -> Array:
     # --8<-- [end:gelu-body]
 
 
+@guard
 # --8<-- [start:gelu-grad]
 def gelu_grad(x: ArrayLike, *, approximate: str = "none") -> Array:
     # --8<-- [end:gelu-grad]

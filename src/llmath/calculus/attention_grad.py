@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_positive_int
+from llmath._checks import ShapeError, as_float_array, check_cache, check_positive_int, guard
 from llmath.attention.attention import scaled_dot_product_attention
 from llmath.attention.multihead import merge_heads, split_heads
 from llmath.calculus.softmax_grad import softmax_backward
@@ -35,6 +35,7 @@ def _param(a: ArrayLike, name: str, shape: tuple[int, ...], expected: str) -> Ar
     return arr
 
 
+@guard
 # --8<-- [start:linear-backward]
 def linear_backward(dout: ArrayLike, x: ArrayLike, w: ArrayLike) -> tuple[Array, Array, Array]:
     # --8<-- [end:linear-backward]
@@ -83,12 +84,13 @@ def linear_backward(dout: ArrayLike, x: ArrayLike, w: ArrayLike) -> tuple[Array,
     # --8<-- [end:linear-backward-body]
 
 
+@guard
 # --8<-- [start:sdpa-backward]
 def scaled_dot_product_attention_backward(
     dout: ArrayLike, q: ArrayLike, k: ArrayLike, v: ArrayLike, weights: ArrayLike
 ) -> tuple[Array, Array, Array]:
     # --8<-- [end:sdpa-backward]
-    r"""Backpropagate through attention $O = AV$, $A = \operatorname{softmax}(Z)$, $Z = QK^\top/\sqrt{K}$.
+    r"""Backpropagate through attention $O = AV$, $A = \operatorname{softmax}(Z)$, $Z = QK^\top/\sqrt{d_k}$.
 
     Each step of the forward, reversed (the softmax is taken along rows, over keys):
 
@@ -96,19 +98,19 @@ def scaled_dot_product_attention_backward(
     \begin{aligned}
     dV &= A^\top dO, & dA &= dO\, V^\top, \\
     dZ &= A \odot \bigl(dA - (dA \odot A)\mathbf{1}\mathbf{1}^\top\bigr), && \\
-    dQ &= \frac{dZ\, K_{\text{mat}}}{\sqrt{K}}, &
-    dK_{\text{mat}} &= \frac{dZ^\top Q}{\sqrt{K}} ,
+    dQ &= \frac{dZ\, K}{\sqrt{d_k}}, &
+    dK &= \frac{dZ^\top Q}{\sqrt{d_k}} ,
     \end{aligned}
     $$
 
-    where $K_{\text{mat}}$ is the key matrix and $K$ its width. A mask needs no special case:
+    where $K$ is the key matrix and $d_k$ its width. A mask needs no special case:
     a masked entry has $A_{ts} = 0$, so its $dZ_{ts}$ is 0, which is right because its score
-    was the constant $-\infty$, which depends on neither $Q$ nor $K_{\text{mat}}$.
+    was the constant $-\infty$, which depends on neither $Q$ nor $K$.
 
     Args:
         dout: gradient with respect to the output, shape `(..., T, Dv)`.
-        q: queries, shape `(..., T, K)`.
-        k: keys, shape `(..., S, K)`.
+        q: queries, shape `(..., T, dk)`.
+        k: keys, shape `(..., S, dk)`.
         v: values, shape `(..., S, Dv)`.
         weights: the forward's attention weights $A$, shape `(..., T, S)`.
 
@@ -127,23 +129,27 @@ def scaled_dot_product_attention_backward(
         (array([[0.5]]), array([0.5, 0.5]))
     """
     # --8<-- [start:sdpa-backward-body]
-    q = as_float_array(q, name="q", expected="(..., T, K)", min_ndim=2)
-    k = as_float_array(k, name="k", expected="(..., S, K)", min_ndim=2)
+    q = as_float_array(q, name="q", expected="(..., T, dk)", min_ndim=2)
+    k = as_float_array(k, name="k", expected="(..., S, dk)", min_ndim=2)
     v = as_float_array(v, name="v", expected="(..., S, Dv)", min_ndim=2)
-    *lead, T, K = q.shape
+    *lead, T, d_k = q.shape
     S, Dv = k.shape[-2], v.shape[-1]
-    _same_shape("k", k, (*lead, S, K), "(..., S, K)")
+    _same_shape("k", k, (*lead, S, d_k), "(..., S, dk)")
     _same_shape("v", v, (*lead, S, Dv), "(..., S, Dv)")
     a = as_float_array(weights, name="weights", expected="(..., T, S)", min_ndim=2)
     _same_shape("weights", a, (*lead, T, S), "(..., T, S)")
+    if a.min() < 0 or np.abs(a.sum(axis=-1) - 1.0).max() > 1e-6:
+        raise ValueError(
+            "weights must be the forward's attention weights: every row >= 0 and summing to 1"
+        )
     dout = as_float_array(dout, name="dout", expected="(..., T, Dv)", min_ndim=2)
     _same_shape("dout", dout, (*lead, T, Dv), "(..., T, Dv)")
     dv = np.swapaxes(a, -1, -2) @ dout  # (..., S, Dv)
     da = dout @ np.swapaxes(v, -1, -2)  # (..., T, S)
     dz = softmax_backward(da, a, axis=-1)  # (..., T, S): gradient of the scores
-    ds = dz / np.sqrt(K)  # (..., T, S): gradient of Q K^T
-    dq = ds @ k  # (..., T, K)
-    dk = np.swapaxes(ds, -1, -2) @ q  # (..., S, K)
+    ds = dz / np.sqrt(d_k)  # (..., T, S): gradient of Q K^T
+    dq = ds @ k  # (..., T, dk)
+    dk = np.swapaxes(ds, -1, -2) @ q  # (..., S, dk)
     return dq, dk, dv
     # --8<-- [end:sdpa-backward-body]
 
@@ -162,17 +168,18 @@ class MHACache(NamedTuple):
     w_o: Array
     """`(D, D)`."""
     q: Array
-    """`(..., H, T, K)`: queries split into heads."""
+    """`(..., H, T, dk)`: queries split into heads."""
     k: Array
-    """`(..., H, T, K)`: keys split into heads."""
+    """`(..., H, T, dk)`: keys split into heads."""
     v: Array
-    """`(..., H, T, K)`: values split into heads."""
+    """`(..., H, T, dk)`: values split into heads."""
     weights: Array
     """`(..., H, T, T)`: attention weights per head."""
     merged: Array
     """`(..., T, D)`: the heads' outputs concatenated, the input of $W_O$."""
 
 
+@guard
 # --8<-- [start:mha-forward]
 def multi_head_attention_forward(
     x: ArrayLike,
@@ -222,16 +229,19 @@ def multi_head_attention_forward(
         _param(w, n, (D, D), "(D, D)")
         for n, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o))
     )
-    q = split_heads(x @ wq, H)  # (..., H, T, K)
-    k = split_heads(x @ wk, H)  # (..., H, T, K)
-    v = split_heads(x @ wv, H)  # (..., H, T, K)
-    heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (..., H, T, K)
+    if D % H:
+        raise ShapeError(f"num_heads H={H} must divide the width D={D} of x (..., T, D)")
+    q = split_heads(x @ wq, H)  # (..., H, T, dk)
+    k = split_heads(x @ wk, H)  # (..., H, T, dk)
+    v = split_heads(x @ wv, H)  # (..., H, T, dk)
+    heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (..., H, T, dk)
     merged = merge_heads(heads)  # (..., T, D)
     out = merged @ wo  # (..., T, D)
     return out, MHACache(x, wq, wk, wv, wo, q, k, v, weights, merged)
     # --8<-- [end:mha-forward-body]
 
 
+@guard
 # --8<-- [start:mha-backward]
 def multi_head_attention_backward(
     dout: ArrayLike, cache: MHACache
@@ -244,7 +254,7 @@ def multi_head_attention_backward(
     projections, so its gradient is the sum of the three:
 
     $$
-    dX = dQ\, W_Q^\top + dK_{\text{mat}} W_K^\top + dV_{\text{mat}} W_V^\top .
+    dX = dQ\, W_Q^\top + dK\, W_K^\top + dV\, W_V^\top .
     $$
 
     Args:
@@ -257,7 +267,7 @@ def multi_head_attention_backward(
 
     Raises:
         ShapeError: if `dout` does not have the output's shape.
-        ValueError: if `dout` contains NaN or infinity.
+        ValueError: if `dout` is not a finite real array or `cache` is not an `MHACache`.
 
     Examples:
         >>> out, cache = multi_head_attention_forward(np.eye(2), *[np.eye(2)] * 4, num_heads=1)
@@ -265,14 +275,15 @@ def multi_head_attention_backward(
         [(2, 2), (2, 2), (2, 2), (2, 2), (2, 2)]
     """
     # --8<-- [start:mha-backward-body]
+    cache = check_cache(cache, MHACache, name="cache")
     dout = as_float_array(dout, name="dout", expected="(..., T, D)", min_ndim=2)
     _same_shape("dout", dout, cache.x.shape, "(..., T, D)")
     H = cache.q.shape[-3]
     d_merged, dw_o, _ = linear_backward(dout, cache.merged, cache.w_o)  # (..., T, D)
-    d_heads = split_heads(d_merged, H)  # (..., H, T, K): undoes merge_heads
+    d_heads = split_heads(d_merged, H)  # (..., H, T, dk): undoes merge_heads
     dq, dk, dv = scaled_dot_product_attention_backward(
         d_heads, cache.q, cache.k, cache.v, cache.weights
-    )  # each (..., H, T, K)
+    )  # each (..., H, T, dk)
     dx_q, dw_q, _ = linear_backward(merge_heads(dq), cache.x, cache.w_q)  # (..., T, D)
     dx_k, dw_k, _ = linear_backward(merge_heads(dk), cache.x, cache.w_k)  # (..., T, D)
     dx_v, dw_v, _ = linear_backward(merge_heads(dv), cache.x, cache.w_v)  # (..., T, D)

@@ -13,18 +13,15 @@ import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
+from llmath._checks import check_real
+
 __all__ = ["OpCount", "Value", "count_ops", "topological_order"]
 
 Local = Callable[[], tuple[float, ...]]  # returns d(node)/d(parent) for each parent
 
 
 def _as_float(x: object, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{what} must be a real number (int or float); got {type(x).__name__}")
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"{what} must be finite; got {x}")
-    return x
+    return check_real(x, name=what)
 
 
 class Value:
@@ -43,8 +40,10 @@ class Value:
         label: an optional name, used in `repr` and in figures.
 
     Raises:
-        TypeError: if `data` is not a real number, or an operand is not a number or a Value.
-        ValueError: if `data` or a result is NaN or infinite.
+        ValueError: if `data` is not a finite real number (`True`, `"3"` and integers beyond
+            float64 are refused), `label` is not a string, or a result or a gradient overflows
+            float64.
+        TypeError: if an operand is not a number or a Value (Python's rule for operators).
 
     Examples:
         >>> x = Value(3.0, label="x")
@@ -57,7 +56,9 @@ class Value:
     __slots__ = ("_local", "data", "grad", "label", "op", "parents")
 
     def __init__(self, data: float, *, label: str = "") -> None:
-        self.data = _as_float(data, "Value data")
+        if not isinstance(label, str):
+            raise ValueError(f"label must be a string; got {label!r:.60}")
+        self.data = _as_float(data, "data")
         self.grad = 0.0
         self.parents: tuple[Value, ...] = ()
         self.op = ""
@@ -82,7 +83,7 @@ class Value:
             return other
         if isinstance(other, bool) or not isinstance(other, numbers.Real):
             return None  # the operator returns NotImplemented, and Python raises TypeError
-        return Value(float(other))
+        return Value(other)  # type: ignore[arg-type]  # checks it: an int beyond float64 is refused, not an OverflowError
 
     # --8<-- [start:ops]
     def __add__(self, other: object) -> Value:
@@ -147,13 +148,20 @@ class Value:
             raise ValueError(f"{x} ** {n}: a negative base needs an integer exponent")
         if x == 0.0 and n < 0.0:
             raise ZeroDivisionError(f"0.0 ** {n}: zero cannot be raised to a negative power")
+        try:
+            y = x**n
+        except OverflowError:
+            raise ValueError(f"result of '**{n:g}' is not finite: {x} ** {n} overflows") from None
 
         def local() -> tuple[float, ...]:
             if x == 0.0 and 0.0 < n < 1.0:
                 raise ValueError(f"d/dx x ** {n} is infinite at x = 0")
-            return (n * x ** (n - 1.0),)
+            try:
+                return (n * x ** (n - 1.0),)
+            except OverflowError:
+                return (math.inf,)  # backward() reports it
 
-        return self._node(x**n, (self,), f"**{n:g}", local)
+        return self._node(y, (self,), f"**{n:g}", local)
 
     def __neg__(self) -> Value:
         return self._node(-self.data, (self,), "neg", lambda: (-1.0,))
@@ -257,7 +265,8 @@ class Value:
         gradient to the leaves. The sort is iterative, so a graph of any depth works.
 
         Raises:
-            ValueError: if a local derivative is infinite (`x ** 0.5` at `x = 0`).
+            ValueError: if a local derivative is infinite (`x ** 0.5` at `x = 0`) or a gradient
+                overflows float64.
 
         Examples:
             >>> x = Value(2.0)
@@ -275,6 +284,11 @@ class Value:
         for node in reversed(order):
             for parent, local in zip(node.parents, node._local(), strict=True):
                 parent.grad += local * node.grad  # the chain rule, one edge at a time
+                if not math.isfinite(parent.grad):  # Python floats overflow to inf silently
+                    raise ValueError(
+                        f"the gradient overflows float64 at a node {parent!r} "
+                        f"(local derivative {local!r} times upstream gradient {node.grad!r})"
+                    )
         # --8<-- [end:backward-body]
 
     def __repr__(self) -> str:
@@ -299,7 +313,7 @@ def topological_order(root: Value) -> list[Value]:
         The nodes, each exactly once, leaves first.
 
     Raises:
-        TypeError: if `root` is not a Value.
+        ValueError: if `root` is not a Value.
 
     Examples:
         >>> x = Value(1.0, label="x")
@@ -308,7 +322,7 @@ def topological_order(root: Value) -> list[Value]:
     """
     # --8<-- [start:topo-body]
     if not isinstance(root, Value):
-        raise TypeError(f"root must be a Value; got {type(root).__name__}")
+        raise ValueError(f"root must be a Value; got {type(root).__name__}")
     order: list[Value] = []
     seen: set[int] = set()
     stack: list[tuple[Value, bool]] = [(root, False)]
@@ -350,8 +364,7 @@ def count_ops(*roots: Value) -> OpCount:
         `OpCount(leaves, ops, edges)`; `leaves + ops` is the number of stored values.
 
     Raises:
-        TypeError: if a root is not a Value.
-        ValueError: if no root is given.
+        ValueError: if no root is given or a root is not a Value.
 
     Examples:
         >>> x = Value(1.0)
@@ -359,7 +372,10 @@ def count_ops(*roots: Value) -> OpCount:
         OpCount(leaves=1, ops=2, edges=3)
     """
     if not roots:
-        raise ValueError("count_ops needs at least one root Value")
+        raise ValueError("count_ops needs at least one root Value; got none")
+    for i, root in enumerate(roots):
+        if not isinstance(root, Value):
+            raise ValueError(f"roots[{i}] must be a Value; got {type(root).__name__}")
     nodes = {id(v): v for root in roots for v in topological_order(root)}.values()
     ops = [v for v in nodes if v.parents]
     return OpCount(len(nodes) - len(ops), len(ops), sum(len(v.parents) for v in ops))

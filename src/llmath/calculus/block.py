@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import as_float_array
+from llmath._checks import as_float_array, check_cache, guard
 from llmath.attention.attention import causal_mask
 from llmath.calculus.activations import gelu, gelu_grad
 from llmath.calculus.attention_grad import (
@@ -93,10 +93,14 @@ def _check_params(params: BlockParams, D: int) -> BlockParams:
         "w_2": ((F, D), "(F, D)"), "b_2": vec,
     }  # fmt: skip
     return BlockParams(
-        *(_param(p, n, *shapes[n]) for n, p in zip(BlockParams._fields, params, strict=True))
+        *(
+            _param(p, f"params.{n}", *shapes[n])
+            for n, p in zip(BlockParams._fields, params, strict=True)
+        )
     )
 
 
+@guard
 # --8<-- [start:forward]
 def block_forward(
     x: ArrayLike,
@@ -123,7 +127,7 @@ def block_forward(
         x: the residual stream, shape `(T, D)` or `(B, T, D)` (any leading axes).
         params: a [BlockParams][llmath.calculus.block.BlockParams] of the shapes listed there.
         num_heads: `H`, which must divide `D` (keyword-only).
-        eps: $\epsilon$ of both layer norms.
+        eps: $\varepsilon$ of both layer norms.
         approximate: `"none"` for the exact GELU $x\Phi(x)$, `"tanh"` for GPT-2's approximation.
 
     Returns:
@@ -160,6 +164,7 @@ def block_forward(
     # --8<-- [end:forward-body]
 
 
+@guard
 # --8<-- [start:backward]
 def block_backward(dout: ArrayLike, cache: BlockCache) -> tuple[Array, BlockParams]:
     # --8<-- [end:backward]
@@ -192,7 +197,7 @@ def block_backward(dout: ArrayLike, cache: BlockCache) -> tuple[Array, BlockPara
 
     Raises:
         ShapeError: if `dout` does not have the output's shape.
-        ValueError: if `dout` contains NaN or infinity.
+        ValueError: if `dout` is not a finite real array or `cache` is not a `BlockCache`.
 
     Examples:
         >>> D, F = 4, 8
@@ -204,6 +209,7 @@ def block_backward(dout: ArrayLike, cache: BlockCache) -> tuple[Array, BlockPara
         array([3., 3., 3., 3.])
     """
     # --8<-- [start:backward-body]
+    cache = check_cache(cache, BlockCache, name="cache")
     p = cache.params
     dout = as_float_array(dout, name="dout", expected="(..., T, D)", min_ndim=2)
     _same_shape("dout", dout, cache.mha.x.shape, "(..., T, D)")

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_real
+from llmath._checks import ShapeError, as_float_array, check_cache, check_real, guard
 
 __all__ = ["LayerNormCache", "layer_norm", "layer_norm_backward"]
 
@@ -25,6 +25,7 @@ class LayerNormCache(NamedTuple):
     r"""`(D,)`: the per-feature scale $\gamma$, as float64."""
 
 
+@guard
 # --8<-- [start:layer-norm]
 def layer_norm(
     x: ArrayLike, gamma: ArrayLike, beta: ArrayLike, *, eps: float = 1e-5
@@ -41,7 +42,11 @@ def layer_norm(
 
     The variance is the *biased* one (divide by $D$), as in `torch.nn.functional.layer_norm`,
     and it is computed in two passes (mean first, then the mean of squared deviations), never as
-    $\overline{x^2} - \mu^2$, which can go negative in low precision.
+    $\overline{x^2} - \mu^2$, which can go negative in low precision. Each token is first
+    divided by $a = \max_i |x_i|$ (when $a > 1$, or always when $\varepsilon = 0$), which
+    changes nothing in exact arithmetic ($\hat x$ is scale-free once $\varepsilon$ is scaled by
+    $1/a^2$) but keeps the squares from overflowing at $|x| = 10^{200}$ or underflowing at
+    $10^{-200}$.
 
     Args:
         x: input, shape `(..., D)`; normalised over the last axis.
@@ -79,18 +84,24 @@ def layer_norm(
         if p.shape != (D,):
             raise ShapeError(f"{name} must have shape (D,) = ({D},) for x {x.shape}; got {p.shape}")
     eps = check_real(eps, name="eps", at_least=0)
-    if eps == 0 and np.any(x.max(axis=-1) == x.min(axis=-1)):
+    const = x.max(axis=-1, keepdims=True) == x.min(axis=-1, keepdims=True)  # (..., 1)
+    if eps == 0 and const.any():
         raise ValueError("eps = 0 and a token of x is constant: its variance is 0; use eps > 0")
-    mu = x.mean(axis=-1, keepdims=True)  # (..., 1)
-    xc = x - mu  # (..., D)
-    var = (xc * xc).mean(axis=-1, keepdims=True)  # (..., 1): biased, two-pass
-    inv_std = 1.0 / np.sqrt(var + eps)  # (..., 1)
-    x_hat = xc * inv_std  # (..., D)
+    big = np.abs(x).max(axis=-1, keepdims=True)  # (..., 1)
+    a = np.where((big > 1.0) | ((eps == 0) & ~const), big, 1.0)  # (..., 1): the scale
+    xs = x / a  # (..., D): every |entry| <= 1
+    xc = np.where(const, 0.0, xs - xs.mean(axis=-1, keepdims=True))  # (..., D), scaled by 1/a
+    with np.errstate(under="ignore"):  # eps / a^2 underflows to 0 only where it is negligible
+        var_s = (xc * xc).mean(axis=-1, keepdims=True) + eps / a / a  # (var + eps) / a^2
+    root = np.sqrt(np.where(const, 1.0, var_s))  # (..., 1); a constant token has x_hat = 0
+    x_hat = xc / root  # (..., D)
+    inv_std = np.where(const, 1.0 / np.sqrt(eps if eps > 0 else 1.0), (1.0 / a) / root)  # (..., 1)
     out = gamma * x_hat + beta  # (..., D)
     return out, LayerNormCache(x_hat, inv_std, gamma)
     # --8<-- [end:layer-norm-body]
 
 
+@guard
 # --8<-- [start:layer-norm-backward]
 def layer_norm_backward(dout: ArrayLike, cache: LayerNormCache) -> tuple[Array, Array, Array]:
     # --8<-- [end:layer-norm-backward]
@@ -99,18 +110,18 @@ def layer_norm_backward(dout: ArrayLike, cache: LayerNormCache) -> tuple[Array, 
     With $g_i = \delta y_i\, \gamma_i$ (per feature) and $r = 1/\sqrt{\sigma^2 + \varepsilon}$,
 
     $$
-    \frac{\partial L}{\partial x} = r\left(g - \overline{g} - \hat x\;\overline{g \hat x}\right),
+    \frac{\partial \mathcal{L}}{\partial x} = r\left(g - \overline{g} - \hat x\;\overline{g \hat x}\right),
     \qquad
-    \frac{\partial L}{\partial \gamma} = \sum_{\text{tokens}} \delta y \odot \hat x,
+    \frac{\partial \mathcal{L}}{\partial \gamma} = \sum_{\text{tokens}} \delta y \odot \hat x,
     \qquad
-    \frac{\partial L}{\partial \beta} = \sum_{\text{tokens}} \delta y ,
+    \frac{\partial \mathcal{L}}{\partial \beta} = \sum_{\text{tokens}} \delta y ,
     $$
 
     where a bar is the mean over the $D$ features of one token. The formula is exact for any
     $\varepsilon \ge 0$; $\gamma$ multiplies $\delta y$ *before* the two means.
 
     Args:
-        dout: upstream gradient $\delta y = \partial L / \partial y$, shape `(..., D)`, the shape
+        dout: upstream gradient $\delta y = \partial \mathcal{L} / \partial y$, shape `(..., D)`, the shape
             of the forward input.
         cache: the cache returned by `layer_norm`.
 
@@ -120,7 +131,7 @@ def layer_norm_backward(dout: ArrayLike, cache: LayerNormCache) -> tuple[Array, 
 
     Raises:
         ShapeError: if `dout` does not have the shape of the forward input.
-        ValueError: if `dout` contains NaN or infinity.
+        ValueError: if `dout` is not a finite real array or `cache` is not a `LayerNormCache`.
 
     Examples:
         >>> _, cache = layer_norm([[1.0, 2.0, 3.0]], [1.0, 1.0, 2.0], [0.0, 0.0, 1.0], eps=0.0)
@@ -129,7 +140,7 @@ def layer_norm_backward(dout: ArrayLike, cache: LayerNormCache) -> tuple[Array, 
         (array([[ 0.4082, -0.8165,  0.4082]]), array([0.    , 0.    , 1.2247]), array([0., 0., 1.]))
     """
     # --8<-- [start:layer-norm-backward-body]
-    x_hat, inv_std, gamma = cache
+    x_hat, inv_std, gamma = check_cache(cache, LayerNormCache, name="cache")
     dout = as_float_array(dout, name="dout", expected="(..., D)", min_ndim=1)
     if dout.shape != x_hat.shape:
         raise ShapeError(

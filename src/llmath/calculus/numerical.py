@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_real
+from llmath._checks import ShapeError, as_float_array, check_choice, check_real
 
 __all__ = [
     "default_step",
@@ -53,24 +53,36 @@ def default_step(x: ArrayLike, method: str = "central") -> NDArray[np.float64]:
         The steps, shape `x.shape`.
 
     Raises:
-        ValueError: if `method` is unknown or `x` is not finite.
+        ValueError: if `method` is unknown or `x` is not a finite real array.
 
     Examples:
         >>> float(default_step(1.0, "forward")) == 2.0**-26  # sqrt(eps), exactly
         True
     """
-    if method not in _POWER:
-        raise ValueError(f"method must be one of {sorted(_POWER)}; got {method!r}")
+    method = check_choice(method, name="method", choices=tuple(_POWER))
     x = as_float_array(x, name="x", expected="(...)")
     step: NDArray[np.float64] = EPS ** _POWER[method] * np.maximum(1.0, np.abs(x))
     return step
 
 
-def _steps(x: NDArray[np.float64], h: float | None, kind: str) -> NDArray[np.float64]:
-    """Step per entry of x: `h` everywhere if given, else `default_step(x, kind)`."""
+def _steps(x: NDArray[np.float64], h: object, kind: str) -> NDArray[np.float64]:
+    """Step per entry of x: `h` everywhere if given, else `default_step(x, kind)`.
+
+    Refuses an `x` or `h` so large that `x + 2h` overflows float64 (the Hessian moves one entry
+    by two steps).
+    """
     if h is None:
-        return default_step(x, kind)
-    return np.full(x.shape, check_real(h, name="h", above=0))
+        steps = default_step(x, kind)
+    else:
+        steps = np.full(x.shape, check_real(h, name="h", above=0))
+    with np.errstate(over="ignore"):
+        reach = np.abs(x) + 2.0 * steps
+    if not np.isfinite(reach).all():
+        raise ValueError(
+            f"x and h are too large: x + h overflows float64 (max |x| = {np.abs(x).max():.3g}, "
+            f"max h = {steps.max():.3g})"
+        )
+    return steps
 
 
 def _check_step(step: Any, xi: Any) -> None:
@@ -79,9 +91,17 @@ def _check_step(step: Any, xi: Any) -> None:
         raise ValueError(f"h is too small for x = {xi!r}: x + h rounds back to x")
 
 
-def _call(f: Callable[[NDArray[np.float64]], Any], x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Evaluate f on a private copy of x (so f cannot change the caller's array)."""
-    return np.asarray(f(x.copy()), dtype=np.float64)
+def _call(
+    f: Callable[[NDArray[np.float64]], Any], x: NDArray[np.float64], name: str = "f"
+) -> NDArray[np.float64]:
+    """Evaluate f on a private copy of x (so f cannot change the caller's array).
+
+    The value must be finite real numbers: a function that returns `None` or NaN would otherwise
+    turn into a NaN estimate, and a NaN error compares False with every threshold.
+    """
+    if not callable(f):
+        raise ValueError(f"{name} must be a function of one array; got {f!r:.60}")
+    return as_float_array(f(x.copy()), name=f"{name}(x)", expected="(...)", allow_empty=True)
 
 
 def _scalar(f: Callable[[NDArray[np.float64]], Any], x: NDArray[np.float64]) -> float:
@@ -92,6 +112,16 @@ def _scalar(f: Callable[[NDArray[np.float64]], Any], x: NDArray[np.float64]) -> 
             "(use numerical_jacobian for vector-valued f)"
         )
     return float(y)
+
+
+def _finite_difference(out: NDArray[np.float64], name: str = "f") -> NDArray[np.float64]:
+    """Return a finite-difference estimate if it is finite; an overflow names the function."""
+    if not np.isfinite(out).all():
+        raise ValueError(
+            f"the finite differences of {name} overflow float64: {name}(x) changes by more than "
+            "about 1e308 between neighbouring points"
+        )
+    return out
 
 
 # --8<-- [start:grad]
@@ -128,8 +158,8 @@ def numerical_grad(
         The gradient estimate, shape `x.shape` (the same layout as `x`).
 
     Raises:
-        ValueError: if `method` is unknown, `h` is not positive and finite, `x` is not finite, or
-            `f` does not return a scalar.
+        ValueError: if `method` is unknown, `h` is not positive and finite, `x` is not finite,
+            `x + h` overflows, or `f` does not return a finite real scalar.
 
     Examples:
         >>> g = numerical_grad(lambda z: z[0] ** 2 + 3 * z[1], [2.0, 5.0])
@@ -137,8 +167,7 @@ def numerical_grad(
         array([4., 3.])
     """
     # --8<-- [start:grad-body]
-    if method not in ("central", "forward"):
-        raise ValueError(f"method must be 'central' or 'forward'; got {method!r}")
+    method = check_choice(method, name="method", choices=("central", "forward"))
     x = as_float_array(x, name="x", expected="(...)")
     steps = _steps(x, h, method)  # (...)
     f0 = _scalar(f, x)  # also checks that f returns a scalar
@@ -150,8 +179,9 @@ def numerical_grad(
             xm[i] = x[i] - steps[i]
         _check_step(xp[i] - xm[i], x[i])
         fm = _scalar(f, xm) if method == "central" else f0
-        grad[i] = (_scalar(f, xp) - fm) / (xp[i] - xm[i])  # exact step, not h
-    return grad
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            grad[i] = (_scalar(f, xp) - fm) / (xp[i] - xm[i])  # exact step, not h
+    return _finite_difference(grad)
     # --8<-- [end:grad-body]
 
 
@@ -179,7 +209,8 @@ def numerical_jacobian(
         The Jacobian estimate, shape `f(x).shape + x.shape`.
 
     Raises:
-        ValueError: if `h` is not positive and finite or `x` is not finite.
+        ValueError: if `h` is not positive and finite, `x` is not finite, `x + h` overflows, or
+            `f` does not return finite real numbers.
         ShapeError: if `f` returns arrays of different shapes at different points.
 
     Examples:
@@ -203,8 +234,9 @@ def numerical_jacobian(
                 f"f must return the same shape at every point; got {out_shape} at x and "
                 f"{fp.shape}, {fm.shape} at perturbed points"
             )
-        jac[(..., *i)] = (fp - fm) / (xp[i] - xm[i])
-    return jac
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            jac[(..., *i)] = (fp - fm) / (xp[i] - xm[i])
+    return _finite_difference(jac)
 
 
 def numerical_hessian(
@@ -231,8 +263,8 @@ def numerical_hessian(
         The Hessian estimate, shape `x.shape + x.shape`, symmetric.
 
     Raises:
-        ValueError: if `h` is not positive and finite, `x` is not finite, or `f` does not return
-            a scalar.
+        ValueError: if `h` is not positive and finite, `x` is not finite, `x + h` overflows, or
+            `f` does not return a finite real scalar.
 
     Examples:
         >>> numerical_hessian(lambda z: z[0] ** 2 * z[1], [1.0, 2.0]).round(6)
@@ -254,10 +286,11 @@ def numerical_hessian(
                 z[i] += si * steps[i]
                 z[j] += sj * steps[j]
                 vals.append(_scalar(f, z))
-            hess[i + j] = hess[j + i] = (vals[0] - vals[1] - vals[2] + vals[3]) / (
-                4 * steps[i] * steps[j]
-            )
-    return hess
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                hess[i + j] = hess[j + i] = (vals[0] - vals[1] - vals[2] + vals[3]) / (
+                    4 * steps[i] * steps[j]
+                )
+    return _finite_difference(hess)
 
 
 # --8<-- [start:check]
@@ -293,7 +326,9 @@ def grad_check(
 
     Raises:
         ShapeError: if `grad(x)` does not have the shape of `x`.
-        ValueError: as [numerical_grad][llmath.calculus.numerical.numerical_grad].
+        ValueError: as [numerical_grad][llmath.calculus.numerical.numerical_grad], or if `f` or
+            `grad` returns `None`, NaN, infinity or anything but real numbers (a NaN error would
+            pass every "`r > 1e-3`" bug check).
 
     Examples:
         >>> f = lambda z: float(np.sum(z**3))
@@ -304,12 +339,12 @@ def grad_check(
     """
     # --8<-- [start:check-body]
     x = as_float_array(x, name="x", expected="(...)")
-    g = _call(grad, x)  # (...)
+    g = _call(grad, x, name="grad")  # (...)
     if g.shape != x.shape:
         raise ShapeError(f"grad(x) must have the shape of x, {x.shape}; got {g.shape}")
     g_hat = numerical_grad(f, x, h=h)  # (...)
     scale = max(np.abs(g).max(initial=0.0), np.abs(g_hat).max(initial=0.0))
     if scale == 0.0:
         return 0.0
-    return float(np.abs(g - g_hat).max() / scale)
+    return float(np.abs(g / scale - g_hat / scale).max())  # scaled first: cannot overflow
     # --8<-- [end:check-body]

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array
+from llmath._checks import ShapeError, as_float_array, check_cache, guard
 from llmath.calculus.activations import tanh_grad
 
 __all__ = ["RNNCache", "rnn_backward", "rnn_forward"]
@@ -35,6 +35,7 @@ def _check(name: str, a: Array, shape: tuple[int, ...], expected: str) -> None:
         raise ShapeError(f"{name} must have shape {expected} = {shape}; got {a.shape}")
 
 
+@guard
 # --8<-- [start:rnn-forward]
 def rnn_forward(
     x: ArrayLike, h0: ArrayLike, w_xh: ArrayLike, w_hh: ArrayLike, b: ArrayLike
@@ -47,8 +48,8 @@ def rnn_forward(
     $$
 
     with row vectors $x_t \in \mathbb{R}^{1 \times N}$ and $h_t \in \mathbb{R}^{1 \times D}$.
-    This is `torch.nn.RNN` (one layer, `nonlinearity="tanh"`, `batch_first=True`) with
-    $W_{xh} = $ `weight_ih_l0.T`, $W_{hh} = $ `weight_hh_l0.T` and $b = $
+    This is `torch.nn.RNN` (one layer, `nonlinearity="tanh"`, `batch_first=True`) with these
+    parameters: $W_{xh}$ is `weight_ih_l0.T`, $W_{hh}$ is `weight_hh_l0.T` and $b$ is
     `bias_ih_l0 + bias_hh_l0`.
 
     Args:
@@ -97,6 +98,7 @@ def rnn_forward(
     # --8<-- [end:rnn-forward-body]
 
 
+@guard
 # --8<-- [start:rnn-backward]
 def rnn_backward(dh: ArrayLike, cache: RNNCache) -> tuple[Array, Array, Array, Array, Array]:
     # --8<-- [end:rnn-backward]
@@ -132,7 +134,7 @@ def rnn_backward(dh: ArrayLike, cache: RNNCache) -> tuple[Array, Array, Array, A
 
     Raises:
         ShapeError: if `dh` does not have the shape of the forward output.
-        ValueError: if `dh` contains NaN or infinity.
+        ValueError: if `dh` is not a finite real array or `cache` is not an `RNNCache`.
 
     Examples:
         >>> h, cache = rnn_forward([[1.0], [0.0]], [0.0], [[0.5]], [[2.0]], [0.0])
@@ -141,7 +143,7 @@ def rnn_backward(dh: ArrayLike, cache: RNNCache) -> tuple[Array, Array, Array, A
         array([1.4791])
     """
     # --8<-- [start:rnn-backward-body]
-    x, h, a, w_xh, w_hh = cache
+    x, h, a, w_xh, w_hh = check_cache(cache, RNNCache, name="cache")
     dh = as_float_array(dh, name="dh", expected="(..., T, D)", min_ndim=2)
     _check("dh", dh, a.shape, "(..., T, D), the shape of rnn_forward's output")
     N, D = w_xh.shape

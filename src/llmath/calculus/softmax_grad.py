@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array
-from llmath.attention.softmax import softmax
+from llmath._checks import ShapeError, as_float_array, guard
+from llmath.attention.softmax import _check_axis, softmax
 
 __all__ = ["softmax_backward", "softmax_jacobian"]
 
 
+@guard
 # --8<-- [start:jacobian]
 def softmax_jacobian(z: ArrayLike) -> NDArray[np.float64]:
     # --8<-- [end:jacobian]
@@ -51,16 +52,17 @@ def softmax_jacobian(z: ArrayLike) -> NDArray[np.float64]:
     # --8<-- [end:jacobian-body]
 
 
+@guard
 # --8<-- [start:backward]
 def softmax_backward(dout: ArrayLike, s: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]:
     # --8<-- [end:backward]
-    r"""Backpropagate through a softmax: return $\partial L/\partial z$ given $\partial L/\partial s$.
+    r"""Backpropagate through a softmax: return $\partial \mathcal{L}/\partial z$ given $\partial \mathcal{L}/\partial s$.
 
-    With $g = \partial L / \partial s$ (`dout`) and $s = \operatorname{softmax}(z)$ along `axis`,
+    With $g = \partial \mathcal{L} / \partial s$ (`dout`) and $s = \operatorname{softmax}(z)$ along `axis`,
     the vector-Jacobian product $g J$ is
 
     $$
-    \frac{\partial L}{\partial z_i} = \sum_j g_j\, s_j(\delta_{ij} - s_i)
+    \frac{\partial \mathcal{L}}{\partial z_i} = \sum_j g_j\, s_j(\delta_{ij} - s_i)
     = s_i \Bigl(g_i - \sum_j g_j s_j\Bigr) .
     $$
 
@@ -74,7 +76,7 @@ def softmax_backward(dout: ArrayLike, s: ArrayLike, *, axis: int = -1) -> NDArra
         axis: the axis the softmax normalised over (keyword-only, default the last).
 
     Returns:
-        $\partial L / \partial z$, same shape as `s`; it sums to 0 along `axis`.
+        $\partial \mathcal{L} / \partial z$, same shape as `s`; it sums to 0 along `axis`.
 
     Raises:
         ShapeError: if `s` is a scalar, `axis` is out of range or `dout` and `s` differ in shape.
@@ -90,8 +92,7 @@ def softmax_backward(dout: ArrayLike, s: ArrayLike, *, axis: int = -1) -> NDArra
     dout = as_float_array(dout, name="dout", expected="the shape of s")
     if dout.shape != s.shape:
         raise ShapeError(f"dout must have the shape of s, {s.shape}; got {dout.shape}")
-    if not -s.ndim <= axis < s.ndim:
-        raise ShapeError(f"axis {axis} is out of range for an array of shape {s.shape}")
+    axis = _check_axis(s, axis, name="s")
     if s.min() < 0 or np.abs(s.sum(axis=axis) - 1.0).max() > 1e-6:
         raise ValueError(
             "s must be the softmax output: entries >= 0 summing to 1 along axis "

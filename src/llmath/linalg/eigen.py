@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array
+from llmath._checks import ShapeError, as_float_array, guard
 
 __all__ = ["check_row_stochastic", "spectral_gap", "stationary_distribution"]
 
 _TOL = 1e-9
 
 
+@guard
 def check_row_stochastic(p: ArrayLike, *, name: str = "p") -> NDArray[np.float64]:
     r"""Return `p` as float64 if it is square, non-negative and every row sums to 1.
 
@@ -35,6 +36,8 @@ def check_row_stochastic(p: ArrayLike, *, name: str = "p") -> NDArray[np.float64
         array([[0.5, 0.5],
                [0. , 1. ]])
     """
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string; got {name!r:.60}")
     P = as_float_array(p, name=name, expected="(S, S)", ndim=2)
     if P.shape[0] != P.shape[1]:
         raise ShapeError(f"{name} must be square, shape (S, S); got {P.shape}")
@@ -47,6 +50,7 @@ def check_row_stochastic(p: ArrayLike, *, name: str = "p") -> NDArray[np.float64
     return P
 
 
+@guard
 # --8<-- [start:stationary]
 def stationary_distribution(p: ArrayLike) -> NDArray[np.float64]:
     # --8<-- [end:stationary]
@@ -100,6 +104,7 @@ def stationary_distribution(p: ArrayLike) -> NDArray[np.float64]:
     # --8<-- [end:stationary-body]
 
 
+@guard
 # --8<-- [start:gap]
 def spectral_gap(p: ArrayLike) -> float:
     # --8<-- [end:gap]

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array
+from llmath._checks import ShapeError, as_float_array, guard
 
 __all__ = ["compose_affine", "linear", "relu"]
 
 
+@guard
 # --8<-- [start:linear]
 def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None) -> NDArray[np.float64]:
     # --8<-- [end:linear]
@@ -57,6 +58,7 @@ def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None) -> NDArray[np
     # --8<-- [end:linear-body]
 
 
+@guard
 def relu(x: ArrayLike) -> NDArray[np.float64]:
     r"""Return $\max(0, x)$ elementwise: the simplest non-linearity.
 
@@ -80,6 +82,7 @@ def relu(x: ArrayLike) -> NDArray[np.float64]:
     return np.maximum(as_float_array(x, name="x", expected="(...)"), 0.0)
 
 
+@guard
 # --8<-- [start:compose]
 def compose_affine(
     layers: Sequence[tuple[ArrayLike, ArrayLike]],
@@ -102,7 +105,8 @@ def compose_affine(
         `(W, b)` with `W` of shape `(N_1, N_{L+1})` and `b` of shape `(N_{L+1},)`.
 
     Raises:
-        ValueError: if `layers` is empty.
+        ValueError: if `layers` is not a non-empty sequence of `(w, b)` pairs of finite real
+            arrays.
         ShapeError: if consecutive shapes do not chain.
 
     Examples:
@@ -111,10 +115,14 @@ def compose_affine(
         (array([[6.]]), array([2.]))
     """
     # --8<-- [start:compose-body]
-    if len(layers) == 0:
-        raise ValueError("compose_affine needs at least one (w, b) layer; got none")
+    given: object = layers  # as it arrived: a caller may pass anything, a string included
+    if not isinstance(given, Sequence) or isinstance(given, str | bytes) or len(given) == 0:
+        raise ValueError(f"layers must be a non-empty sequence of (w, b) pairs; got {layers!r:.60}")
     W = b = None
-    for i, (w_i, b_i) in enumerate(layers):
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Sequence) or isinstance(layer, str) or len(layer) != 2:
+            raise ValueError(f"layers[{i}] must be a (w, b) pair; got {layer!r:.60}")
+        w_i, b_i = layer
         w_i = as_float_array(w_i, name=f"layers[{i}].w", expected="(N_l, N_{l+1})", ndim=2)
         b_i = as_float_array(b_i, name=f"layers[{i}].b", expected="(N_{l+1},)", ndim=1)
         if b_i.shape[0] != w_i.shape[1]:

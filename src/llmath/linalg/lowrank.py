@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_positive_int, check_real
+from llmath._checks import ShapeError, as_float_array, check_positive_int, check_real, guard
 
 __all__ = ["lora_merge", "lora_param_count", "low_rank_approx"]
 
 
+@guard
 # --8<-- [start:lowrank]
 def low_rank_approx(w: ArrayLike, r: int) -> NDArray[np.float64]:
     # --8<-- [end:lowrank]
@@ -88,6 +89,7 @@ def lora_param_count(d_in: int, d_out: int, r: int) -> int:
     return r * (d_in + d_out)
 
 
+@guard
 # --8<-- [start:lora]
 def lora_merge(w: ArrayLike, a: ArrayLike, b: ArrayLike, *, alpha: float) -> NDArray[np.float64]:
     # --8<-- [end:lora]

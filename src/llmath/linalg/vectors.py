@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_positive_int
+from llmath._checks import (
+    ShapeError,
+    as_float_array,
+    as_int_array,
+    broadcast_leading,
+    check_positive_int,
+    guard,
+)
 
 __all__ = ["cosine_similarity", "embed", "norm", "one_hot"]
 
 
+@guard
 # --8<-- [start:norm]
 def norm(x: ArrayLike) -> NDArray[np.float64]:
     # --8<-- [end:norm]
@@ -48,6 +56,7 @@ def norm(x: ArrayLike) -> NDArray[np.float64]:
     # --8<-- [end:norm-body]
 
 
+@guard
 # --8<-- [start:cosine]
 def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     # --8<-- [end:cosine]
@@ -84,30 +93,32 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     b = as_float_array(b, name="b", expected="(..., D)", min_ndim=1)
     if a.shape[-1] != b.shape[-1]:
         raise ShapeError(f"a (..., D) and b (..., D) must share D; got {a.shape} and {b.shape}")
+    broadcast_leading("a", a.shape, "b", b.shape, skip=1)
     na, nb = norm(a), norm(b)  # (...), (...)
-    if np.any(na == 0) or np.any(nb == 0):
-        raise ValueError("cosine similarity is undefined for a zero vector")
-    try:
-        dots = ((a / na[..., None]) * (b / nb[..., None])).sum(axis=-1)  # (...)
-    except ValueError:
-        raise ShapeError(f"leading axes of a {a.shape} and b {b.shape} do not broadcast") from None
+    for name, n in (("a", na), ("b", nb)):
+        if np.any(n == 0):
+            raise ValueError(f"cosine similarity is undefined for a zero vector; {name} has one")
+    dots = ((a / na[..., None]) * (b / nb[..., None])).sum(axis=-1)  # (...)
     out: NDArray[np.float64] = np.clip(dots, -1.0, 1.0)  # (...)
     return out
     # --8<-- [end:cosine-body]
 
 
+@guard
 def one_hot(ids: ArrayLike, V: int) -> NDArray[np.float64]:
-    r"""Return one-hot rows: row $t$ is the standard basis vector $e_{\text{ids}_t}$ of length `V`.
+    r"""Return one-hot rows: row $t$ is the standard basis vector $e_{\text{ids}_t}$ of length $n_V$.
 
     Args:
         ids: integer token ids, shape `(...)`, each in `[0, V)`.
-        V: vocabulary size.
+        V: the vocabulary size $n_V$ (the length of each row).
 
     Returns:
-        Shape `(..., V)`, float64 zeros with a single 1 per row.
+        Shape `(..., nV)`, float64 zeros with a single 1 per row.
 
     Raises:
-        ValueError: if `ids` are not integers or lie outside `[0, V)`.
+        ShapeError: if `ids` is empty.
+        ValueError: if `ids` are not integers or lie outside `[0, V)`, or `V` is not a positive
+            integer.
 
     Examples:
         >>> one_hot([2, 0], 3)
@@ -115,34 +126,36 @@ def one_hot(ids: ArrayLike, V: int) -> NDArray[np.float64]:
                [1., 0., 0.]])
     """
     V = check_positive_int(V, name="V")
-    idx = _check_ids(ids, V)
-    hot: NDArray[np.float64] = (idx[..., None] == np.arange(V)).astype(np.float64)  # (..., V)
+    idx = as_int_array(ids, name="ids", expected="(...)", high=V, high_name="V", allow_empty=True)
+    hot: NDArray[np.float64] = (idx[..., None] == np.arange(V)).astype(np.float64)  # (..., nV)
     return hot
 
 
+@guard
 # --8<-- [start:embed]
 def embed(ids: ArrayLike, table: ArrayLike) -> NDArray[np.float64]:
     # --8<-- [end:embed]
     r"""Look up the embedding row of each token id.
 
     $$
-    \operatorname{embed}(i) = E_{i,:} = e_i E, \qquad E \in \mathbb{R}^{V \times D},\;
-    e_i \in \mathbb{R}^{1 \times V} \text{ one-hot} .
+    \operatorname{embed}(i) = E_{i,:} = e_i E, \qquad E \in \mathbb{R}^{n_V \times D},\;
+    e_i \in \mathbb{R}^{1 \times n_V} \text{ one-hot} .
     $$
 
-    The lookup *is* a matrix product with a one-hot vector, `one_hot(ids, V) @ table`, but
-    indexing costs $O(D)$ per token instead of $O(VD)$.
+    The lookup *is* a matrix product with a one-hot vector, `one_hot(ids, nV) @ table`, but
+    indexing costs $O(D)$ per token instead of $O(n_V D)$.
 
     Args:
-        ids: integer token ids, shape `(...)`, each in `[0, V)`.
-        table: the embedding matrix $E$, shape `(V, D)`.
+        ids: integer token ids, shape `(...)`, each in `[0, nV)`.
+        table: the embedding matrix $E$, shape `(nV, D)`.
 
     Returns:
         Shape `(..., D)`.
 
     Raises:
-        ShapeError: if `table` is not 2-D.
-        ValueError: if `ids` are not integers or lie outside `[0, V)`.
+        ShapeError: if `table` is not 2-D or an input is empty.
+        ValueError: if `ids` are not integers or lie outside `[0, nV)`, or `table` is not a
+            finite real array.
 
     Examples:
         >>> embed([1, 1, 0], [[0.0, 1.0], [2.0, 3.0]])
@@ -151,16 +164,7 @@ def embed(ids: ArrayLike, table: ArrayLike) -> NDArray[np.float64]:
                [0., 1.]])
     """
     # --8<-- [start:embed-body]
-    E = as_float_array(table, name="table", expected="(V, D)", ndim=2)
-    idx = _check_ids(ids, E.shape[0])
+    E = as_float_array(table, name="table", expected="(nV, D)", ndim=2)
+    idx = as_int_array(ids, name="ids", expected="(...)", high=E.shape[0], allow_empty=True)
     return E[idx]  # (..., D)
     # --8<-- [end:embed-body]
-
-
-def _check_ids(ids: ArrayLike, V: int) -> NDArray[np.intp]:
-    idx = np.asarray(ids)
-    if idx.dtype.kind not in "iu":
-        raise ValueError(f"ids must be integers; got dtype {idx.dtype}")
-    if idx.size and (idx.min() < 0 or idx.max() >= V):
-        raise ValueError(f"ids must lie in [0, V) = [0, {V}); got min {idx.min()}, max {idx.max()}")
-    return idx.astype(np.intp)

@@ -1,17 +1,27 @@
 r"""Discrete random variables, their moments, and the error of a minibatch mean.
 
-A discrete random variable here is a pair `(values, probs)`: the values it takes, shape `(V,)`,
-and their probabilities, shape `(..., V)`, summing to 1 along the last axis. A finite dataset of
+A discrete random variable here is a pair `(values, probs)`: the values it takes, shape `(nV,)`,
+and their probabilities, shape `(..., nV)`, summing to 1 along the last axis. A finite dataset of
 `N` per-example numbers (losses, gradient entries) is the special case of `N` equally likely
 values, and a minibatch is a sample of `B` of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, overload
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_positive_int
+from llmath._checks import (
+    ShapeError,
+    as_float_array,
+    check_bool,
+    check_positive_int,
+    check_rng,
+    guard,
+)
 from llmath.probability.information import check_distribution
 
 __all__ = ["expectation", "minibatch_mean_variance", "minibatch_means", "variance"]
@@ -20,30 +30,37 @@ Array = NDArray[np.float64]
 
 
 def _values_and_probs(values: ArrayLike, probs: ArrayLike) -> tuple[Array, Array]:
-    x = as_float_array(values, name="values", expected="(V,)", ndim=1)
+    x = as_float_array(values, name="values", expected="(nV,)", ndim=1)
     p = check_distribution(probs, name="probs")
     if p.shape[-1] != x.shape[0]:
         raise ShapeError(
-            f"probs must have shape (..., V) with V = len(values) = {x.shape[0]}; "
+            f"probs must have shape (..., nV) with nV = len(values) = {x.shape[0]}; "
             f"got shape {p.shape}"
         )
     return x, p
 
 
+@overload
+def expectation(values: ArrayLike, probs: Sequence[float]) -> float: ...
+@overload
+def expectation(values: ArrayLike, probs: ArrayLike) -> Any: ...  # float for 1-D probs
+
+
+@guard
 # --8<-- [start:expectation]
 def expectation(values: ArrayLike, probs: ArrayLike) -> Array | float:
     # --8<-- [end:expectation]
     r"""Return the expectation $\mathbb{E}[X] = \sum_i p_i x_i$ of a discrete random variable.
 
     Args:
-        values: the values $x_i$ the variable takes, shape `(V,)`.
-        probs: their probabilities $p_i$, shape `(..., V)`, each row a distribution.
+        values: the values $x_i$ the variable takes, shape `(nV,)`.
+        probs: their probabilities $p_i$, shape `(..., nV)`, each row a distribution.
 
     Returns:
         The expectation, shape `(...)`; a Python float when `probs` is 1-D.
 
     Raises:
-        ShapeError: if `values` is not 1-D or `probs` does not end in `V`.
+        ShapeError: if `values` is not 1-D or `probs` does not end in `nV`.
         ValueError: if `probs` is not a distribution or an input contains NaN or infinity.
 
     Examples:
@@ -57,6 +74,13 @@ def expectation(values: ArrayLike, probs: ArrayLike) -> Array | float:
     # --8<-- [end:expectation-body]
 
 
+@overload
+def variance(values: ArrayLike, probs: Sequence[float]) -> float: ...
+@overload
+def variance(values: ArrayLike, probs: ArrayLike) -> Any: ...  # float for 1-D probs
+
+
+@guard
 # --8<-- [start:variance]
 def variance(values: ArrayLike, probs: ArrayLike) -> Array | float:
     # --8<-- [end:variance]
@@ -67,14 +91,14 @@ def variance(values: ArrayLike, probs: ArrayLike) -> Array | float:
     compared with the spread, and can even come out negative in floating point.
 
     Args:
-        values: the values $x_i$, shape `(V,)`.
-        probs: their probabilities, shape `(..., V)`.
+        values: the values $x_i$, shape `(nV,)`.
+        probs: their probabilities, shape `(..., nV)`.
 
     Returns:
         The variance, shape `(...)`, never negative; a Python float when `probs` is 1-D.
 
     Raises:
-        ShapeError: if `values` is not 1-D or `probs` does not end in `V`.
+        ShapeError: if `values` is not 1-D or `probs` does not end in `nV`.
         ValueError: if `probs` is not a distribution or an input contains NaN or infinity.
 
     Examples:
@@ -89,16 +113,16 @@ def variance(values: ArrayLike, probs: ArrayLike) -> Array | float:
     # --8<-- [end:variance-body]
 
 
-def _population(population: ArrayLike, batch_size: object, replace: bool) -> tuple[Array, int]:
+def _population(population: ArrayLike, batch_size: object, replace: object) -> tuple[Array, int]:
     pop = as_float_array(population, name="population", expected="(N,)", ndim=1)
-    if pop.shape[0] == 0:
-        raise ShapeError("population must have shape (N,) with N >= 1; got shape (0,)")
     b = check_positive_int(batch_size, name="batch_size")
+    replace = check_bool(replace, name="replace")
     if not replace and b > pop.shape[0]:
         raise ValueError(f"without replacement batch_size must be <= N = {pop.shape[0]}; got {b}")
     return pop, b
 
 
+@guard
 # --8<-- [start:minibatch]
 def minibatch_mean_variance(
     population: ArrayLike, batch_size: int, *, replace: bool = True
@@ -133,7 +157,7 @@ def minibatch_mean_variance(
     Raises:
         ShapeError: if `population` is not a non-empty 1-D array.
         ValueError: if `batch_size` is not a positive integer, exceeds $N$ without replacement,
-            or the population contains NaN or infinity.
+            `replace` is not a bool, or the population is not a finite real array.
 
     Examples:
         >>> pop = np.arange(10.0)  # sigma^2 = 8.25
@@ -156,6 +180,7 @@ def minibatch_mean_variance(
     # --8<-- [end:minibatch-body]
 
 
+@guard
 def minibatch_means(
     population: ArrayLike,
     batch_size: int,
@@ -183,7 +208,7 @@ def minibatch_means(
 
     Raises:
         ShapeError: if `population` is not a non-empty 1-D array.
-        ValueError: for a bad `batch_size` or `n_batches`, or if `rng` is not a
+        ValueError: for a bad `batch_size`, `n_batches` or `replace`, or if `rng` is not a
             `numpy.random.Generator`.
 
     Examples:
@@ -193,8 +218,7 @@ def minibatch_means(
     """
     pop, b = _population(population, batch_size, replace)
     m = check_positive_int(n_batches, name="n_batches")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    rng = check_rng(rng)
     n = pop.shape[0]
     if replace:
         idx = rng.integers(0, n, size=(m, b))  # (n_batches, B)

@@ -1,16 +1,19 @@
 r"""Entropy, cross-entropy, KL divergence and mutual information of discrete distributions.
 
-A distribution is a float64 array whose *last* axis holds the probabilities, shape `(..., V)`.
+A distribution is a float64 array whose *last* axis holds the probabilities, shape `(..., nV)`.
 Every quantity is reported in an explicit unit: `"nats"` (natural log) or `"bits"` (log base 2);
 one bit is $\ln 2 \approx 0.6931$ nats. The convention $0 \log 0 = 0$ holds throughout.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, overload
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError
+from llmath._checks import ShapeError, as_float_array, check_choice, check_real, guard
 
 __all__ = [
     "check_distribution",
@@ -27,9 +30,7 @@ _LOGS = {"nats": np.log, "bits": np.log2}
 
 def _unit_log(unit: object) -> np.ufunc:
     """Return the logarithm that measures in `unit`: `np.log` for nats, `np.log2` for bits."""
-    if not isinstance(unit, str) or unit not in _LOGS:
-        raise ValueError(f'unit must be "nats" or "bits"; got {unit!r}')
-    return _LOGS[unit]
+    return _LOGS[check_choice(unit, name="unit", choices=tuple(_LOGS))]
 
 
 def _reduce(x: Array) -> Array | float:
@@ -37,6 +38,7 @@ def _reduce(x: Array) -> Array | float:
     return float(x) if x.ndim == 0 else x
 
 
+@guard
 # --8<-- [start:check]
 def check_distribution(p: ArrayLike, *, name: str = "p", atol: float = 1e-9) -> Array:
     # --8<-- [end:check]
@@ -46,17 +48,20 @@ def check_distribution(p: ArrayLike, *, name: str = "p", atol: float = 1e-9) -> 
     `atol`. Since the sum should be 1, the tolerance is both absolute and relative.
 
     Args:
-        p: probabilities, shape `(..., V)` with `V >= 1`. Not mutated.
+        p: probabilities, shape `(..., nV)` with `nV >= 1`. Not mutated.
         name: the argument's name, used in error messages.
-        atol: how far each sum may be from 1 (keyword-only, default `1e-9`).
+        atol: how far each sum may be from 1 (keyword-only, default `1e-9`), a finite
+            number $\ge 0$.
 
     Returns:
-        `p` as a float64 array, same shape `(..., V)`.
+        `p` as a float64 array, same shape `(..., nV)`.
 
     Raises:
-        ShapeError: if `p` is a scalar or its last axis is empty.
-        ValueError: if `p` is not numeric, contains NaN or infinity, has a negative entry, or a
-            slice does not sum to 1 within `atol`; the message names the first offending value.
+        ShapeError: if `p` is a scalar or empty.
+        ValueError: if `p` does not hold real numbers, contains NaN or infinity, has a negative
+            entry, or a slice does not sum to 1 within `atol`; the message names the first
+            offending value. Also if `atol` is NaN, infinite or negative, or `name` is not a
+            string.
 
     Examples:
         >>> check_distribution([0.25, 0.75])
@@ -67,22 +72,14 @@ def check_distribution(p: ArrayLike, *, name: str = "p", atol: float = 1e-9) -> 
         ValueError: q must sum to 1 along its last axis (within 1e-09); got a sum of 1.1 at index ()
     """
     # --8<-- [start:check-body]
-    try:
-        arr = np.asarray(p, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array of shape (..., V): {exc}") from None
-    if arr.ndim == 0:
-        raise ShapeError(f"{name} must have shape (..., V) (at least 1 axis); got a scalar")
-    if arr.shape[-1] == 0:
-        raise ShapeError(f"{name} must have shape (..., V) with V >= 1; got shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} must be finite; got {arr[where]} at index {where}")
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string; got {name!r:.60}")
+    atol = check_real(atol, name="atol", at_least=0)
+    arr = as_float_array(p, name=name, expected="(..., nV)", min_ndim=1)
     if (arr < 0).any():
         where = tuple(int(i) for i in np.argwhere(arr < 0)[0])
         raise ValueError(f"{name} must be non-negative; got {arr[where]!r} at index {where}")
-    sums = arr.sum(axis=-1)
+    sums = arr.sum(axis=-1)  # a sum overflowing float64 is caught by @guard, naming p
     off = np.abs(sums - 1.0) > atol
     if off.any():
         where = tuple(int(i) for i in np.argwhere(off)[0]) if sums.ndim else ()
@@ -94,25 +91,34 @@ def check_distribution(p: ArrayLike, *, name: str = "p", atol: float = 1e-9) -> 
     # --8<-- [end:check-body]
 
 
+@overload
+def entropy(p: Sequence[float], *, unit: str = ...) -> float: ...
+@overload
+def entropy(p: Sequence[Sequence[float]], *, unit: str = ...) -> Array: ...
+@overload
+def entropy(p: ArrayLike, *, unit: str = ...) -> Any: ...  # float for 1-D, else an array
+
+
+@guard
 # --8<-- [start:entropy]
 def entropy(p: ArrayLike, *, unit: str = "nats") -> Array | float:
     # --8<-- [end:entropy]
     r"""Return the Shannon entropy of each distribution along the last axis.
 
     $$
-    H(p) = -\sum_{i=1}^{V} p_i \log p_i , \qquad 0 \log 0 = 0 ,
+    H(p) = -\sum_{i=1}^{n_V} p_i \log p_i , \qquad 0 \log 0 = 0 ,
     $$
 
     with $\log = \ln$ for nats and $\log_2$ for bits. Zero entries are skipped rather than
     evaluated, because `0 * log(0)` is `nan` in floating point.
 
     Args:
-        p: probabilities, shape `(..., V)`.
+        p: probabilities, shape `(..., nV)`.
         unit: `"nats"` or `"bits"` (keyword-only).
 
     Returns:
         The entropy, shape `(...)`; a Python float when `p` is 1-D. Between 0 (one-hot) and
-            $\log V$ (uniform).
+            $\log n_V$ (uniform).
 
     Raises:
         ValueError: if `p` is not a distribution (see `check_distribution`) or `unit` is unknown.
@@ -137,7 +143,7 @@ def _pair(p: ArrayLike, q: ArrayLike) -> tuple[Array, Array]:
     q = check_distribution(q, name="q")
     if p.shape[-1] != q.shape[-1]:
         raise ShapeError(
-            f"p and q must have the same last axis V; got shapes {p.shape} and {q.shape}"
+            f"p and q must have the same last axis nV; got shapes {p.shape} and {q.shape}"
         )
     try:
         np.broadcast_shapes(p.shape, q.shape)
@@ -146,20 +152,27 @@ def _pair(p: ArrayLike, q: ArrayLike) -> tuple[Array, Array]:
     return p, q
 
 
+@overload
+def cross_entropy_dist(p: Sequence[float], q: Sequence[float], *, unit: str = ...) -> float: ...
+@overload
+def cross_entropy_dist(p: ArrayLike, q: ArrayLike, *, unit: str = ...) -> Any: ...
+
+
+@guard
 # --8<-- [start:cross]
 def cross_entropy_dist(p: ArrayLike, q: ArrayLike, *, unit: str = "nats") -> Array | float:
     # --8<-- [end:cross]
     r"""Return the cross-entropy $H(p, q)$: the mean code length of $p$-data under a $q$-code.
 
     $$
-    H(p, q) = -\sum_{i=1}^{V} p_i \log q_i ,
+    H(p, q) = -\sum_{i=1}^{n_V} p_i \log q_i ,
     $$
 
     skipping terms with $p_i = 0$. It is $+\infty$ when some $q_i = 0$ while $p_i > 0$.
 
     Args:
-        p: the data distribution, shape `(..., V)`.
-        q: the model distribution, shape `(..., V)`; leading axes broadcast against `p`'s.
+        p: the data distribution, shape `(..., nV)`.
+        q: the model distribution, shape `(..., nV)`; leading axes broadcast against `p`'s.
         unit: `"nats"` or `"bits"` (keyword-only).
 
     Returns:
@@ -186,13 +199,20 @@ def cross_entropy_dist(p: ArrayLike, q: ArrayLike, *, unit: str = "nats") -> Arr
     # --8<-- [end:cross-body]
 
 
+@overload
+def kl_divergence(p: Sequence[float], q: Sequence[float], *, unit: str = ...) -> float: ...
+@overload
+def kl_divergence(p: ArrayLike, q: ArrayLike, *, unit: str = ...) -> Any: ...
+
+
+@guard
 # --8<-- [start:kl]
 def kl_divergence(p: ArrayLike, q: ArrayLike, *, unit: str = "nats") -> Array | float:
     # --8<-- [end:kl]
     r"""Return the Kullback-Leibler divergence $\mathrm{KL}(p \,\|\, q)$.
 
     $$
-    \mathrm{KL}(p \,\|\, q) = \sum_{i=1}^{V} p_i \log \frac{p_i}{q_i} = H(p, q) - H(p) ,
+    \mathrm{KL}(p \,\|\, q) = \sum_{i=1}^{n_V} p_i \log \frac{p_i}{q_i} = H(p, q) - H(p) ,
     $$
 
     skipping terms with $p_i = 0$; $+\infty$ when some $q_i = 0$ while $p_i > 0$. Each term is
@@ -200,8 +220,8 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, *, unit: str = "nats") -> Array | 
     $q \ne p$ are very close, rounding can leave a result of order $-10^{-16}$.
 
     Args:
-        p: the first distribution, shape `(..., V)`.
-        q: the second distribution, shape `(..., V)`; leading axes broadcast against `p`'s.
+        p: the first distribution, shape `(..., nV)`.
+        q: the second distribution, shape `(..., nV)`; leading axes broadcast against `p`'s.
         unit: `"nats"` or `"bits"` (keyword-only).
 
     Returns:
@@ -230,6 +250,7 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, *, unit: str = "nats") -> Array | 
     # --8<-- [end:kl-body]
 
 
+@guard
 # --8<-- [start:mi]
 def mutual_information(joint: ArrayLike, *, unit: str = "nats") -> float:
     # --8<-- [end:mi]
@@ -260,9 +281,8 @@ def mutual_information(joint: ArrayLike, *, unit: str = "nats") -> float:
     """
     # --8<-- [start:mi-body]
     _unit_log(unit)  # reject an unknown unit before any work
-    if np.ndim(joint) != 2:
-        raise ShapeError(f"joint must have shape (N, M); got shape {np.shape(joint)}")
-    table = check_distribution(np.reshape(joint, -1), name="joint").reshape(np.shape(joint))
+    table = as_float_array(joint, name="joint", expected="(N, M)", ndim=2)
+    table = check_distribution(table.reshape(-1), name="joint").reshape(table.shape)
     independent = np.outer(table.sum(axis=1), table.sum(axis=0))  # (N, M): p(x) p(y)
     return float(kl_divergence(table.reshape(-1), independent.reshape(-1), unit=unit))
     # --8<-- [end:mi-body]

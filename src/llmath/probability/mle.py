@@ -1,6 +1,6 @@
 r"""Maximum likelihood and maximum a posteriori estimates.
 
-Two model families small enough to solve exactly: a categorical distribution over $V$ symbols
+Two model families small enough to solve exactly: a categorical distribution over $n_V$ symbols
 (the unigram language model), whose maximum-likelihood estimate is the normalised counts, and
 linear regression with Gaussian noise, whose maximum a posteriori estimate under a Gaussian
 prior on the weights is ridge regression, that is, weight decay.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_real
+from llmath._checks import ShapeError, as_float_array, as_int_array, check_real, guard
 from llmath.probability.information import check_distribution
 
 __all__ = [
@@ -26,20 +26,19 @@ Array = NDArray[np.float64]
 
 
 def _counts(counts: ArrayLike) -> Array:
-    c = as_float_array(counts, name="counts", expected="(..., V)", min_ndim=1)
-    if c.shape[-1] == 0:
-        raise ShapeError(f"counts must have shape (..., V) with V >= 1; got shape {c.shape}")
+    c = as_float_array(counts, name="counts", expected="(..., nV)", min_ndim=1)
     if (c < 0).any():
         raise ValueError(f"counts must be non-negative; got {c[c < 0].flat[0]!r}")
     return c
 
 
+@guard
 # --8<-- [start:mle]
 def categorical_mle(counts: ArrayLike) -> Array:
     # --8<-- [end:mle]
     r"""Return the maximum-likelihood categorical distribution for observed counts.
 
-    For counts $c_1, \dots, c_V$ with $n = \sum_v c_v > 0$, the likelihood
+    For counts $c_1, \dots, c_{n_V}$ with $n = \sum_v c_v > 0$, the likelihood
     $\prod_v q_v^{c_v}$ is largest on the probability simplex at
 
     $$
@@ -49,10 +48,10 @@ def categorical_mle(counts: ArrayLike) -> Array:
     the observed frequencies (a symbol never seen gets probability 0).
 
     Args:
-        counts: non-negative counts (integers or not), shape `(..., V)`.
+        counts: non-negative counts (integers or not), shape `(..., nV)`.
 
     Returns:
-        The estimate, shape `(..., V)`, each row summing to 1.
+        The estimate, shape `(..., nV)`, each row summing to 1.
 
     Raises:
         ShapeError: if `counts` is a scalar or its last axis is empty.
@@ -64,6 +63,9 @@ def categorical_mle(counts: ArrayLike) -> Array:
     """
     # --8<-- [start:mle-body]
     c = _counts(counts)
+    c = c / np.maximum(
+        c.max(axis=-1, keepdims=True), 1.0
+    )  # (..., nV): counts of 1e308 cannot overflow n
     n = c.sum(axis=-1, keepdims=True)  # (..., 1)
     if (n == 0).any():
         raise ValueError("counts must not sum to 0: the likelihood is then constant")
@@ -72,6 +74,7 @@ def categorical_mle(counts: ArrayLike) -> Array:
     # --8<-- [end:mle-body]
 
 
+@guard
 # --8<-- [start:map]
 def categorical_map(counts: ArrayLike, alpha: float) -> Array:
     # --8<-- [end:map]
@@ -81,20 +84,21 @@ def categorical_map(counts: ArrayLike, alpha: float) -> Array:
     posterior is $\propto \prod_v q_v^{c_v + \alpha - 1}$, whose maximum (for $\alpha \ge 1$) is
 
     $$
-    \hat q_v = \frac{c_v + \alpha - 1}{n + V(\alpha - 1)} .
+    \hat q_v = \frac{c_v + \alpha - 1}{n + n_V(\alpha - 1)} .
     $$
 
-    So $\alpha = 1$ (the uniform prior) gives back the maximum-likelihood estimate, and add-$k$
-    smoothing $(c_v + k)/(n + kV)$ is $\alpha = k + 1$. (The posterior *mean*,
-    $(c_v + \alpha)/(n + V\alpha)$, is a different estimate; see the maximum-likelihood chapter.)
+    Numerator and denominator are divided by $\max(\max_v c_v, \alpha - 1, 1)$ first, so
+    counts or an $\alpha$ near $10^{308}$ cannot overflow the sum. So $\alpha = 1$ (the uniform prior) gives back the maximum-likelihood estimate, and add-$k$
+    smoothing $(c_v + k)/(n + k n_V)$ is $\alpha = k + 1$. (The posterior *mean*,
+    $(c_v + \alpha)/(n + n_V\alpha)$, is a different estimate; see the maximum-likelihood chapter.)
 
     Args:
-        counts: non-negative counts, shape `(..., V)`.
+        counts: non-negative counts, shape `(..., nV)`.
         alpha: the Dirichlet concentration, $\alpha \ge 1$ (for $\alpha < 1$ the posterior
             density is unbounded at the edge of the simplex when a count is 0).
 
     Returns:
-        The estimate, shape `(..., V)`, each row summing to 1.
+        The estimate, shape `(..., nV)`, each row summing to 1.
 
     Raises:
         ShapeError: if `counts` is a scalar or its last axis is empty.
@@ -108,7 +112,8 @@ def categorical_map(counts: ArrayLike, alpha: float) -> Array:
     # --8<-- [start:map-body]
     c = _counts(counts)
     alpha = check_real(alpha, name="alpha", at_least=1)
-    pseudo = c + (alpha - 1.0)  # (..., V)
+    scale = np.maximum(c.max(axis=-1, keepdims=True), max(alpha - 1.0, 1.0))  # (..., 1)
+    pseudo = c / scale + (alpha - 1.0) / scale  # (..., nV): (c_v + alpha - 1) / scale, <= 2
     total = pseudo.sum(axis=-1, keepdims=True)  # (..., 1)
     if (total == 0).any():
         raise ValueError("counts must not sum to 0 when alpha = 1: the posterior is flat")
@@ -117,22 +122,23 @@ def categorical_map(counts: ArrayLike, alpha: float) -> Array:
     # --8<-- [end:map-body]
 
 
+@guard
 # --8<-- [start:nll]
 def negative_log_likelihood(probs: ArrayLike, observations: ArrayLike) -> float:
     # --8<-- [end:nll]
     r"""Return the mean negative log-likelihood, in nats, of observed symbols under a model.
 
     $$
-    \operatorname{NLL} = -\frac{1}{T} \sum_{t=1}^{T} \ln q_t(x_t) ,
+    \operatorname{NLL} = -\frac{1}{n} \sum_{t=1}^{n} \ln q_t(x_t) ,
     $$
 
-    where $q_t$ is one distribution shared by every observation (`probs` of shape `(V,)`) or one
-    per observation (`probs` of shape `(..., V)` matching `observations` of shape `(...)`, as a
+    where $q_t$ is one distribution shared by every observation (`probs` of shape `(nV,)`) or one
+    per observation (`probs` of shape `(..., nV)` matching `observations` of shape `(...)`, as a
     language model predicts a new distribution for every position).
 
     Args:
-        probs: a distribution `(V,)`, or one per observation `(..., V)`.
-        observations: integer symbols in `[0, V)`, shape `(T,)` for shared `probs`, else `(...)`.
+        probs: a distribution `(nV,)`, or one per observation `(..., nV)`.
+        observations: integer symbols in `[0, nV)`, shape `(n,)` for shared `probs`, else `(...)`.
 
     Returns:
         The mean over all observations; `inf` if an observed symbol has probability 0.
@@ -140,7 +146,7 @@ def negative_log_likelihood(probs: ArrayLike, observations: ArrayLike) -> float:
     Raises:
         ShapeError: if the shapes do not match as described.
         ValueError: if `probs` is not a distribution or an observation is not an integer in
-            `[0, V)`, or there are no observations.
+            `[0, nV)`, or there are no observations.
 
     Examples:
         >>> round(negative_log_likelihood([0.5, 0.25, 0.25], [0, 0, 1, 2]), 6)  # 1.5 ln 2
@@ -148,24 +154,17 @@ def negative_log_likelihood(probs: ArrayLike, observations: ArrayLike) -> float:
     """
     # --8<-- [start:nll-body]
     q = check_distribution(probs, name="probs")
-    x = np.asarray(observations)
-    if x.size == 0:
-        raise ValueError("observations must not be empty")
-    if not np.issubdtype(x.dtype, np.integer):
-        raise ValueError(f"observations must be integers in [0, V); got dtype {x.dtype}")
-    V = q.shape[-1]
-    if x.min() < 0 or x.max() >= V:
-        raise ValueError(f"observations must be in [0, V) = [0, {V}); got {x.min()}..{x.max()}")
+    x = as_int_array(observations, name="observations", expected="(...)", high=q.shape[-1])
     if q.ndim == 1:
         picked = q[x]  # (...): q(x_t), one shared distribution
     elif q.shape[:-1] == x.shape:
         picked = np.take_along_axis(q, x[..., None], axis=-1)[..., 0]  # (...): q_t(x_t)
     else:
         raise ShapeError(
-            f"probs must have shape (V,) or (..., V) with ... = observations.shape = {x.shape}; "
+            f"probs must have shape (nV,) or (..., nV) with ... = observations.shape = {x.shape}; "
             f"got {q.shape}"
         )
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore"):  # log 0 = -inf: an impossible observation
         return float(-np.log(picked).mean())
     # --8<-- [end:nll-body]
 
@@ -182,6 +181,7 @@ def _regression(
     return X, Y
 
 
+@guard
 # --8<-- [start:ridge]
 def map_linear_regression(
     x: ArrayLike, y: ArrayLike, *, noise_var: float, prior_var: float
@@ -199,7 +199,9 @@ def map_linear_regression(
     minimised by $\hat w = (X^\top X + \lambda I)^{-1} X^\top y$ with
     $\lambda = \sigma^2 / \tau^2$: an L2 penalty (weight decay) of strength $\lambda$ on the
     squared error. As $\tau^2 \to \infty$ it tends to least squares, the maximum-likelihood
-    estimate.
+    estimate. The system is solved multiplied by $\tau^2 / \max(\sigma^2, \tau^2)$, so that
+    neither $\lambda$ nor $1/\lambda$ is ever formed: a prior variance of $10^{-320}$ gives
+    weights near 0, not NaN.
 
     Args:
         x: inputs, shape `(N, D)`, one example per row.
@@ -220,22 +222,23 @@ def map_linear_regression(
     """
     # --8<-- [start:ridge-body]
     X, Y = _regression(x, y, noise_var, prior_var)
-    lam = noise_var / prior_var  # the weight-decay strength
-    A = X.T @ X + lam * np.eye(X.shape[1])  # (D, D), positive definite
-    w: Array = np.linalg.solve(A, X.T @ Y).astype(np.float64, copy=False)  # (D,)
-    return w
+    s = max(noise_var, prior_var)  # (X^T X + lam I) w = X^T y, multiplied by tau^2 / s:
+    A = (prior_var / s) * (X.T @ X) + (noise_var / s) * np.eye(X.shape[1])  # (D, D)
+    w: Array = np.linalg.solve(A, (prior_var / s) * (X.T @ Y)).astype(np.float64, copy=False)
+    return w  # (D,)
     # --8<-- [end:ridge-body]
 
 
+@guard
 def gaussian_neg_log_posterior(
     w: ArrayLike, x: ArrayLike, y: ArrayLike, *, noise_var: float, prior_var: float
 ) -> tuple[float, Array]:
     r"""Return the negative log posterior of linear regression and its gradient in `w`.
 
     $$
-    L(w) = \frac{1}{2\sigma^2}\lVert y - Xw \rVert^2 + \frac{1}{2\tau^2}\lVert w \rVert^2 ,
+    \mathcal{L}(w) = \frac{1}{2\sigma^2}\lVert y - Xw \rVert^2 + \frac{1}{2\tau^2}\lVert w \rVert^2 ,
     \qquad
-    \nabla L(w) = -\frac{1}{\sigma^2} X^\top (y - Xw) + \frac{1}{\tau^2} w ,
+    \nabla \mathcal{L}(w) = -\frac{1}{\sigma^2} X^\top (y - Xw) + \frac{1}{\tau^2} w ,
     $$
 
     dropping the constants that do not depend on $w$. The second gradient term is weight decay:
@@ -249,7 +252,7 @@ def gaussian_neg_log_posterior(
         prior_var: $\tau^2 > 0$ (keyword-only).
 
     Returns:
-        `(L, grad)`, a float and an array of shape `(D,)`.
+        `(loss, grad)`: $\mathcal{L}(w)$, a float, and an array of shape `(D,)`.
 
     Raises:
         ShapeError: if the shapes do not match.

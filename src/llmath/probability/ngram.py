@@ -14,13 +14,20 @@ model also learns where sentences stop.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from llmath._checks import check_positive_int, check_real
+from llmath._checks import (
+    check_positive_int,
+    check_real,
+    check_rng,
+    check_sentences,
+    check_tokens,
+)
 
 __all__ = ["BOS", "EOS", "GRAMMAR", "UNK", "NGramModel", "enumerate_sentences", "generate_corpus"]
 
@@ -53,15 +60,60 @@ and *a bird sits under the teacher*.
 """
 
 
+Grammar = dict[str, list[tuple[float, tuple[str, ...]]]]
+
+
+def _check_grammar(grammar: object, start: object) -> Grammar:
+    """Return `grammar` (default `GRAMMAR`) after checking its form, its weights and `start`.
+
+    Each symbol maps to a non-empty list of `(weight, expansion)` pairs: a weight is a finite
+    number > 0 (they are normalised per symbol) and an expansion a tuple of strings, never one
+    string, which would be read one character at a time.
+    """
+    g = GRAMMAR if grammar is None else grammar
+    if not isinstance(g, dict) or not g:
+        raise ValueError(f"grammar must be a non-empty dict symbol -> rules; got {g!r:.60}")
+    for sym, options in g.items():
+        where = f"grammar[{sym!r}]"
+        if not isinstance(sym, str):
+            raise ValueError(f"grammar symbols must be strings; got {sym!r:.60}")
+        if not isinstance(options, Sequence) or isinstance(options, str) or not options:
+            raise ValueError(f"{where} must be a non-empty list of (weight, expansion) pairs")
+        for rule in options:
+            if not isinstance(rule, Sequence) or isinstance(rule, str) or len(rule) != 2:
+                raise ValueError(f"{where} must hold (weight, expansion) pairs; got {rule!r:.60}")
+            weight, expansion = rule
+            check_real(weight, name=f"the weight of a rule in {where}", above=0)
+            if isinstance(expansion, str) or not isinstance(expansion, Sequence):
+                raise ValueError(
+                    f"{where}: an expansion must be a tuple of symbols such as ('the',), "
+                    f"not {expansion!r:.60}"
+                )
+            if not all(isinstance(e, str) for e in expansion):
+                raise ValueError(f"{where}: an expansion must hold strings; got {expansion!r:.60}")
+    if not isinstance(start, str) or start not in g:
+        raise ValueError(f"start must be a symbol of the grammar; got {start!r:.60}")
+    return g
+
+
 def _expand(
     symbol: str,
     rules: dict[str, tuple[NDArray[np.float64], list[tuple[str, ...]]]],
     rng: np.random.Generator,
+    max_steps: int,
 ) -> list[str]:
     """Expand `symbol` left to right, drawing each rule by inverse CDF on one uniform number."""
     out: list[str] = []
     stack = [symbol]
+    steps = 0
     while stack:
+        steps += 1
+        if steps > max_steps:
+            raise ValueError(
+                f"a sentence needed more than max_steps = {max_steps} expansions: the grammar "
+                "may never terminate (a recursive rule drawn too often); lower its weight or "
+                "raise max_steps"
+            )
         sym = stack.pop()
         if sym not in rules:
             out.append(sym)
@@ -76,8 +128,9 @@ def generate_corpus(
     rng: np.random.Generator,
     n_sentences: int,
     *,
-    grammar: dict[str, list[tuple[float, tuple[str, ...]]]] | None = None,
+    grammar: Grammar | None = None,
     start: str = "S",
+    max_steps: int = 10_000,
 ) -> list[str]:
     """Sample sentences from a probabilistic grammar (by default [GRAMMAR][llmath.probability.ngram.GRAMMAR]).
 
@@ -87,37 +140,41 @@ def generate_corpus(
     Args:
         rng: the random generator (passed in, so the corpus is reproducible).
         n_sentences: how many sentences to generate.
-        grammar: symbol -> list of `(probability, expansion)`; probabilities of each symbol's
-            rules are normalised to sum to 1.
+        grammar: symbol -> list of `(weight, expansion)`; the weights (finite, $> 0$) of each
+            symbol's rules are normalised to sum to 1, and an expansion is a tuple of symbols.
         start: the symbol every sentence is expanded from.
+        max_steps: the most symbol expansions one sentence may take. A recursive grammar such
+            as `S -> S S` (weight 2/3) or `S -> a` grows forever with positive probability;
+            this bound turns that hang into an error.
 
     Returns:
         The sentences, words separated by single spaces.
 
     Raises:
-        ValueError: if `n_sentences` is not a positive integer, `rng` is not a
-            `numpy.random.Generator`, or `start` is not a symbol of the grammar.
+        ValueError: if `n_sentences` or `max_steps` is not a positive integer, `rng` is not a
+            `numpy.random.Generator`, the grammar is malformed (a weight that is not a finite
+            number $> 0$, an expansion that is a bare string), `start` is not a symbol of the
+            grammar, or a sentence needs more than `max_steps` expansions.
 
     Examples:
         >>> corpus = generate_corpus(np.random.default_rng(0), 3)
         >>> len(corpus), all(s.split()[0] in ("the", "a") for s in corpus)
         (3, True)
     """
+    rng = check_rng(rng)
     n = check_positive_int(n_sentences, name="n_sentences")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-    g = GRAMMAR if grammar is None else grammar
-    if start not in g:
-        raise ValueError(f"start must be a symbol of the grammar; got {start!r}")
+    max_steps = check_positive_int(max_steps, name="max_steps")
+    g = _check_grammar(grammar, start)
     rules = {}
     for sym, options in g.items():
-        probs = np.array([p for p, _ in options], dtype=np.float64)
-        rules[sym] = (np.cumsum(probs / probs.sum()), [e for _, e in options])
-    return [" ".join(_expand(start, rules, rng)) for _ in range(n)]
+        weights = np.array([float(w) for w, _ in options])  # finite and > 0: checked
+        weights /= weights.max()  # a sum of weights near 1e308 cannot overflow
+        rules[sym] = (np.cumsum(weights / weights.sum()), [tuple(e) for _, e in options])
+    return [" ".join(_expand(start, rules, rng, max_steps)) for _ in range(n)]
 
 
 def enumerate_sentences(
-    grammar: dict[str, list[tuple[float, tuple[str, ...]]]] | None = None,
+    grammar: Grammar | None = None,
     *,
     start: str = "S",
     max_depth: int = 20,
@@ -140,27 +197,28 @@ def enumerate_sentences(
         sentence (words separated by spaces) -> probability; the values sum to 1.
 
     Raises:
-        ValueError: if `start` is not a symbol of the grammar or the grammar nests deeper than
-            `max_depth`.
+        ValueError: if the grammar is malformed (as for `generate_corpus`), `start` is not a
+            symbol of it, `max_depth` is not a positive integer, or the grammar nests deeper
+            than `max_depth`.
 
     Examples:
         >>> g = {"S": [(0.5, ("a",)), (0.5, ("A", "b"))], "A": [(0.2, ("a",)), (0.8, ("c",))]}
         >>> enumerate_sentences(g)
         {'a': 0.5, 'a b': 0.1, 'c b': 0.4}
     """
-    g = GRAMMAR if grammar is None else grammar
-    if start not in g:
-        raise ValueError(f"start must be a symbol of the grammar; got {start!r}")
+    g = _check_grammar(grammar, start)
+    max_depth = check_positive_int(max_depth, name="max_depth")
+    scale = {sym: max(float(w) for w, _ in rules) for sym, rules in g.items()}
 
     def expand(symbol: str, depth: int) -> dict[tuple[str, ...], float]:
         if symbol not in g:
             return {(symbol,): 1.0}
         if depth > max_depth:
             raise ValueError(f"the grammar nests deeper than max_depth = {max_depth} (recursive?)")
-        total = sum(p for p, _ in g[symbol])
+        total = math.fsum(float(w) / scale[symbol] for w, _ in g[symbol])
         out: dict[tuple[str, ...], float] = {}
-        for p, expansion in g[symbol]:
-            partial: dict[tuple[str, ...], float] = {(): p / total}
+        for w, expansion in g[symbol]:
+            partial: dict[tuple[str, ...], float] = {(): float(w) / scale[symbol] / total}
             for sym in expansion:
                 sub = expand(sym, depth + 1)
                 partial = {a + b: pa * pb for a, pa in partial.items() for b, pb in sub.items()}
@@ -171,21 +229,15 @@ def enumerate_sentences(
     return {" ".join(words): p for words, p in sorted(expand(start, 0).items())}
 
 
-def _tokens(sentence: str | Sequence[str]) -> list[str]:
-    if isinstance(sentence, str):
-        return sentence.split()
-    return [str(t) for t in sentence]
-
-
 class NGramModel:
     r"""An n-gram language model estimated from counts, with add-$k$ smoothing.
 
     $$
-    P(w \mid h) = \frac{c(h, w) + k}{c(h) + kV} ,
+    P(w \mid h) = \frac{c(h, w) + k}{c(h) + k n_V} ,
     $$
 
     where $h$ is the context (the previous $n - 1$ tokens), $c(h, w)$ counts how often $w$
-    followed $h$ in training, $c(h) = \sum_w c(h, w)$, and $V$ is the size of the prediction
+    followed $h$ in training, $c(h) = \sum_w c(h, w)$, and $n_V$ is the size of the prediction
     vocabulary: the training words, `</s>` and `<unk>`. With $k = 0$ this is the
     maximum-likelihood estimate. Words not seen in training are mapped to `<unk>`.
 
@@ -212,7 +264,7 @@ class NGramModel:
         self._counts: dict[tuple[str, ...], Array] = {}
 
     def _padded(self, sentence: str | Sequence[str]) -> list[str]:
-        words = [w if w in self._index else UNK for w in _tokens(sentence)]
+        words = [w if w in self._index else UNK for w in check_tokens(sentence, name="sentence")]
         return [BOS] * (self.n - 1) + words + [EOS]
 
     def fit(self, sentences: Iterable[str | Sequence[str]]) -> NGramModel:
@@ -225,15 +277,15 @@ class NGramModel:
             `self`, so that `NGramModel(2).fit(corpus)` reads naturally.
 
         Raises:
-            ValueError: if the corpus is empty or uses the reserved tokens `<s>`, `</s>`, `<unk>`.
+            ValueError: if the corpus is empty, is one bare string instead of a list of
+                sentences, holds something that is not a sentence, or uses the reserved tokens
+                `<s>`, `</s>`, `<unk>`.
 
         Examples:
             >>> NGramModel(1).fit(["b a", "a"]).vocab
             ['a', 'b', '</s>', '<unk>']
         """
-        corpus = [_tokens(s) for s in sentences]
-        if not corpus:
-            raise ValueError("the corpus must contain at least one sentence")
+        corpus = check_sentences(sentences, name="sentences")
         words = sorted({w for s in corpus for w in s})
         reserved = {BOS, EOS, UNK} & set(words)
         if reserved:
@@ -254,13 +306,12 @@ class NGramModel:
     def _context(self, context: Sequence[str]) -> tuple[str, ...]:
         if not self.vocab:
             raise ValueError("the model has not been fitted: call fit(sentences) first")
-        if isinstance(context, str):
-            context = context.split()
+        context = check_tokens(context, name="context")
         ctx = [BOS] * (self.n - 1) + [w if w in self._index or w == BOS else UNK for w in context]
         return tuple(ctx[len(ctx) - (self.n - 1) :]) if self.n > 1 else ()
 
     def counts(self, context: Sequence[str]) -> Array:
-        """Return the raw counts $c(h, w)$ for every $w$ in `vocab`, shape `(V,)`.
+        """Return the raw counts $c(h, w)$ for every $w$ in `vocab`, shape `(nV,)`.
 
         Args:
             context: the preceding tokens (a list, or a string split on spaces); only the last
@@ -286,7 +337,7 @@ class NGramModel:
     # --8<-- [start:distribution]
     def distribution(self, context: Sequence[str]) -> Array:
         # --8<-- [end:distribution]
-        r"""Return $P(\cdot \mid h)$ over `vocab`, shape `(V,)`, summing to 1.
+        r"""Return $P(\cdot \mid h)$ over `vocab`, shape `(nV,)`, summing to 1.
 
         Args:
             context: the preceding tokens; only the last $n - 1$ are used.
@@ -304,8 +355,8 @@ class NGramModel:
             array([0.2, 0.4, 0.2, 0.2])
         """
         # --8<-- [start:distribution-body]
-        c = self.counts(context)  # (V,): c(h, w) for every w
-        total = c.sum() + self.k * len(self.vocab)  # c(h) + kV
+        c = self.counts(context)  # (nV,): c(h, w) for every w
+        total = c.sum() + self.k * len(self.vocab)  # c(h) + k nV
         if total == 0:
             raise ValueError(
                 f"context {self._context(context)} was never seen in training and k = 0: "
@@ -332,6 +383,8 @@ class NGramModel:
             >>> NGramModel(1, k=0.0).fit(["a a b"]).prob("a", [])
             0.5
         """
+        if not isinstance(token, str):
+            raise ValueError(f"token must be a string; got {token!r:.60}")
         return float(self.distribution(context)[self._index.get(token, self._index[UNK])])
 
     def log_prob(self, sentence: str | Sequence[str]) -> float:
@@ -375,18 +428,17 @@ class NGramModel:
             The mean NLL (`inf` if some token has probability 0).
 
         Raises:
-            ValueError: if `sentences` is empty, or as for `distribution`.
+            ValueError: if `sentences` is empty or one bare string instead of a list of
+                sentences, or as for `distribution`.
 
         Examples:
             >>> round(NGramModel(1, k=0.0).fit(["a b"]).nll(["a b"]), 6)  # ln 3
             1.098612
         """
         total, count = 0.0, 0
-        for s in sentences:
+        for s in check_sentences(sentences, name="sentences"):
             total -= self.log_prob(s)
-            count += len(_tokens(s)) + 1
-        if count == 0:
-            raise ValueError("sentences must not be empty")
+            count += len(s) + 1
         return total / count
 
     def sample(self, rng: np.random.Generator, *, max_len: int = 30) -> str:
@@ -400,14 +452,15 @@ class NGramModel:
             The sentence, words separated by spaces (`<unk>` may appear when $k > 0$).
 
         Raises:
-            ValueError: if the model has not been fitted or `rng` is not a Generator.
+            ValueError: if the model has not been fitted, `rng` is not a Generator or `max_len`
+                is not a positive integer.
 
         Examples:
             >>> NGramModel(2, k=0.0).fit(["a b"]).sample(np.random.default_rng(0))
             'a b'
         """
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+        rng = check_rng(rng)
+        max_len = check_positive_int(max_len, name="max_len")
         words: list[str] = []
         while len(words) < max_len:
             p = self.distribution(words)

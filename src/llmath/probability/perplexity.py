@@ -8,11 +8,12 @@ text in bytes, which does not depend on how the text was cut into tokens.
 from __future__ import annotations
 
 import math
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, check_positive_int
+from llmath._checks import as_float_array, check_positive_int, check_real, guard
 from llmath.probability.information import _unit_log
 
 __all__ = [
@@ -28,19 +29,21 @@ LN2 = math.log(2.0)
 
 
 def _numbers(x: ArrayLike, *, name: str) -> Array:
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} must not be NaN; got {x!r}")
-    return arr
+    """Real numbers of any shape; infinity is allowed (an infinite loss is a loss), NaN is not."""
+    return as_float_array(x, name=name, expected="(...)", finite=False)
 
 
 def _out(x: Array) -> Array | float:
     return float(x) if x.ndim == 0 else x
 
 
+@overload
+def nats_to_bits(x: float) -> float: ...
+@overload
+def nats_to_bits(x: ArrayLike) -> Any: ...  # float for a scalar, else an array
+
+
+@guard
 def nats_to_bits(x: ArrayLike) -> Array | float:
     r"""Convert an amount of information from nats to bits: divide by $\ln 2$.
 
@@ -55,7 +58,7 @@ def nats_to_bits(x: ArrayLike) -> Array | float:
         The same amount in bits, same shape; a float for a scalar.
 
     Raises:
-        ValueError: if `x` is not numeric or contains NaN.
+        ValueError: if `x` does not hold real numbers, contains NaN or is empty.
 
     Examples:
         >>> nats_to_bits(0.6931471805599453)
@@ -64,6 +67,13 @@ def nats_to_bits(x: ArrayLike) -> Array | float:
     return _out(_numbers(x, name="x") / LN2)
 
 
+@overload
+def bits_to_nats(x: float) -> float: ...
+@overload
+def bits_to_nats(x: ArrayLike) -> Any: ...  # float for a scalar, else an array
+
+
+@guard
 def bits_to_nats(x: ArrayLike) -> Array | float:
     r"""Convert an amount of information from bits to nats: multiply by $\ln 2$.
 
@@ -74,7 +84,7 @@ def bits_to_nats(x: ArrayLike) -> Array | float:
         The same amount in nats, same shape; a float for a scalar.
 
     Raises:
-        ValueError: if `x` is not numeric or contains NaN.
+        ValueError: if `x` does not hold real numbers, contains NaN or is empty.
 
     Examples:
         >>> round(bits_to_nats(8.0), 4)
@@ -83,6 +93,13 @@ def bits_to_nats(x: ArrayLike) -> Array | float:
     return _out(_numbers(x, name="x") * LN2)
 
 
+@overload
+def perplexity(mean_loss: float, *, unit: str = ...) -> float: ...
+@overload
+def perplexity(mean_loss: ArrayLike, *, unit: str = ...) -> Any: ...  # float for a scalar
+
+
+@guard
 # --8<-- [start:ppl]
 def perplexity(mean_loss: ArrayLike, *, unit: str = "nats") -> Array | float:
     # --8<-- [end:ppl]
@@ -103,7 +120,8 @@ def perplexity(mean_loss: ArrayLike, *, unit: str = "nats") -> Array | float:
         The perplexity, $\ge 1$, same shape; a float for a scalar. `inf` for an infinite loss.
 
     Raises:
-        ValueError: if `mean_loss` is NaN or negative, or `unit` is unknown.
+        ValueError: if `mean_loss` is NaN or negative, or `unit` is unknown, or the perplexity
+            overflows float64 (a loss above about 709 nats).
 
     Examples:
         >>> perplexity(0.0)
@@ -122,6 +140,7 @@ def perplexity(mean_loss: ArrayLike, *, unit: str = "nats") -> Array | float:
     # --8<-- [end:ppl-body]
 
 
+@guard
 # --8<-- [start:ppl-lp]
 def perplexity_from_log_probs(log_probs: ArrayLike) -> float:
     # --8<-- [end:ppl-lp]
@@ -152,16 +171,15 @@ def perplexity_from_log_probs(log_probs: ArrayLike) -> float:
         2.8284
     """
     # --8<-- [start:ppl-lp-body]
-    lp = _numbers(log_probs, name="log_probs")
-    if lp.ndim != 1 or lp.size == 0:
-        raise ShapeError(f"log_probs must have shape (T,) with T >= 1; got shape {lp.shape}")
-    if (lp > 0).any():
+    lp = as_float_array(log_probs, name="log_probs", expected="(T,)", ndim=1, finite=False)
+    if (lp > 0).any():  # including +inf
         bad = float(lp[np.argmax(lp > 0)])
         raise ValueError(f"log_probs must be <= 0 (log of a probability); got {bad!r}")
     return float(np.exp(-np.mean(lp)))  # mean NLL in nats, then e^
     # --8<-- [end:ppl-lp-body]
 
 
+@guard
 # --8<-- [start:bpb]
 def bits_per_byte(total_nats: float, n_bytes: int) -> float:
     # --8<-- [end:bpb]
@@ -193,8 +211,6 @@ def bits_per_byte(total_nats: float, n_bytes: int) -> float:
     """
     # --8<-- [start:bpb-body]
     n = check_positive_int(n_bytes, name="n_bytes")
-    total = _numbers(total_nats, name="total_nats")
-    if total.ndim != 0 or not np.isfinite(total) or total < 0:
-        raise ValueError(f"total_nats must be a finite number >= 0; got {total_nats!r}")
-    return float(total) / LN2 / n
+    total = check_real(total_nats, name="total_nats", at_least=0)
+    return total / LN2 / n
     # --8<-- [end:bpb-body]

@@ -1,16 +1,24 @@
 r"""Decoding: greedy, temperature, top-$k$ and top-$p$ (nucleus) filtering, and sampling.
 
-Every function works on the last axis, shape `(..., V)`, and treats leading axes as a batch.
+Every function works on the last axis, shape `(..., nV)`, and treats leading axes as a batch.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import as_float_array, check_real
+from llmath._checks import (
+    as_float_array,
+    check_real,
+    check_rng,
+    check_size,
+    guard,
+)
 from llmath.attention.softmax import softmax
 from llmath.probability.information import check_distribution
 
@@ -21,39 +29,41 @@ _P_TOL = 1e-12  # top-p: a prefix whose mass is within this of p counts as reach
 
 def _ranks(probs: NDArray[np.float64]) -> NDArray[np.intp]:
     """Rank of each entry in descending order along the last axis; ties: lower index first."""
-    order = np.argsort(-probs, axis=-1, kind="stable")  # (..., V): indices, largest first
+    order = np.argsort(-probs, axis=-1, kind="stable")  # (..., nV): indices, largest first
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(probs.shape[-1]), axis=-1)  # (..., V)
+    np.put_along_axis(ranks, order, np.arange(probs.shape[-1]), axis=-1)  # (..., nV)
     return ranks
 
 
+@guard
 # --8<-- [start:temperature]
 def apply_temperature(logits: ArrayLike, temperature: float) -> NDArray[np.float64]:
     # --8<-- [end:temperature]
-    r"""Turn logits into probabilities at temperature $T$.
+    r"""Turn logits into probabilities at temperature $\tau$.
 
     $$
-    p_i(T) = \operatorname{softmax}(z / T)_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}
-    = \frac{e^{(z_i - m) / T}}{\sum_j e^{(z_j - m) / T}}, \qquad m = \max_j z_j .
+    p_i(\tau) = \operatorname{softmax}(z / \tau)_i = \frac{e^{z_i / \tau}}{\sum_j e^{z_j / \tau}}
+    = \frac{e^{(z_i - m) / \tau}}{\sum_j e^{(z_j - m) / \tau}}, \qquad m = \max_j z_j .
     $$
 
-    $T < 1$ sharpens the distribution, $T > 1$ flattens it. As $T \to 0^+$ it tends to the
-    uniform distribution over the positions of the maximum (one-hot if the maximum is unique);
-    as $T \to \infty$ to the uniform distribution. $T = 0$ itself is not a temperature (it
-    divides by zero) and is rejected. The maximum is subtracted *before* dividing by $T$, so a
-    tiny $T$ cannot overflow: the maxima become exactly 0 and every other entry a large
+    $\tau < 1$ sharpens the distribution, $\tau > 1$ flattens it. As $\tau \to 0^+$ it tends to
+    the uniform distribution over the positions of the maximum (one-hot if the maximum is
+    unique); as $\tau \to \infty$ to the uniform distribution. $\tau = 0$ itself is not a
+    temperature (it divides by zero) and is rejected. The maximum is subtracted *before* dividing
+    by $\tau$, so a tiny $\tau$ cannot overflow: the maxima become exactly 0 and every other entry a large
     negative number (clipped at the most negative float64, whose exponential is exactly 0).
 
     Args:
-        logits: scores $z$, shape `(..., V)`.
-        temperature: $T > 0$, a finite real number.
+        logits: scores $z$, shape `(..., nV)`.
+        temperature: $\tau > 0$, a finite real number.
 
     Returns:
-        Probabilities, shape `(..., V)`, summing to 1 along the last axis.
+        Probabilities, shape `(..., nV)`, summing to 1 along the last axis.
 
     Raises:
-        ShapeError: if `logits` is a scalar.
-        ValueError: if `logits` contains NaN or infinity, or $T$ is not a finite number $> 0$.
+        ShapeError: if `logits` is a scalar or empty.
+        ValueError: if `logits` is not a finite real array, or $\tau$ is not a finite
+            number $> 0$.
 
     Examples:
         >>> apply_temperature([2.0, 1.0, 0.0], 1.0).round(4)
@@ -64,12 +74,12 @@ def apply_temperature(logits: ArrayLike, temperature: float) -> NDArray[np.float
         array([0.5, 0.5, 0. ])
     """
     # --8<-- [start:temperature-body]
-    z = as_float_array(logits, name="logits", expected="(..., V)", min_ndim=1)
-    T = _check_temperature(temperature)
-    shifted = z - z.max(axis=-1, keepdims=True)  # (..., V): <= 0, the maxima exactly 0
+    z = as_float_array(logits, name="logits", expected="(..., nV)", min_ndim=1)
+    tau = _check_temperature(temperature)
     with np.errstate(over="ignore"):  # -1 / 1e-310 overflows to -inf: clipped just below
-        scaled = np.maximum(shifted / T, -np.finfo(np.float64).max)
-    return softmax(scaled)  # (..., V)
+        shifted = z - z.max(axis=-1, keepdims=True)  # (..., nV): <= 0, the maxima exactly 0
+        scaled = np.maximum(shifted / tau, -np.finfo(np.float64).max)
+    return softmax(scaled)  # (..., nV)
     # --8<-- [end:temperature-body]
 
 
@@ -78,29 +88,38 @@ def _check_temperature(temperature: object) -> float:
     if real and temperature == 0:
         raise ValueError(
             "temperature must be > 0; got 0, which divides by zero "
-            "(T -> 0 is a limit: use greedy(logits) for the argmax)"
+            "(tau -> 0 is a limit: use greedy(logits) for the argmax)"
         )
     return check_real(temperature, name="temperature", above=0)
 
 
+@overload
+def greedy(logits: Sequence[float]) -> int: ...
+@overload
+def greedy(logits: Sequence[Sequence[float]]) -> NDArray[np.int64]: ...
+@overload
+def greedy(logits: ArrayLike) -> Any: ...  # int for one vector (nV,), else an array
+
+
+@guard
 # --8<-- [start:greedy]
 def greedy(logits: ArrayLike) -> int | NDArray[np.int64]:
     # --8<-- [end:greedy]
     r"""Pick the most likely token: $\hat{\imath} = \arg\max_i z_i$.
 
-    Softmax and any temperature $T > 0$ are increasing in each logit, so the argmax of the
+    Softmax and any temperature $\tau > 0$ are increasing in each logit, so the argmax of the
     logits is the argmax of the probabilities; `greedy` accepts either. Ties go to the lowest
     index (as `numpy.argmax`).
 
     Args:
-        logits: scores or probabilities, shape `(..., V)`.
+        logits: scores or probabilities, shape `(..., nV)`.
 
     Returns:
-        A Python `int` for a single vector `(V,)`, else an int64 array of shape `(...)`.
+        A Python `int` for a single vector `(nV,)`, else an int64 array of shape `(...)`.
 
     Raises:
-        ShapeError: if `logits` is a scalar.
-        ValueError: if `logits` is empty along the last axis or contains NaN or infinity.
+        ShapeError: if `logits` is a scalar or empty.
+        ValueError: if `logits` is not a finite real array.
 
     Examples:
         >>> greedy([0.1, 2.0, -1.0])
@@ -109,14 +128,13 @@ def greedy(logits: ArrayLike) -> int | NDArray[np.int64]:
         array([0, 1])
     """
     # --8<-- [start:greedy-body]
-    z = as_float_array(logits, name="logits", expected="(..., V)", min_ndim=1)
-    if z.shape[-1] == 0:
-        raise ValueError("logits must have at least one entry along the last axis (V >= 1)")
+    z = as_float_array(logits, name="logits", expected="(..., nV)", min_ndim=1)
     idx = np.argmax(z, axis=-1)  # (...): the first maximum
     return int(idx) if idx.ndim == 0 else idx.astype(np.int64)
     # --8<-- [end:greedy-body]
 
 
+@guard
 # --8<-- [start:top-k]
 def top_k_filter(probs: ArrayLike, k: int) -> NDArray[np.float64]:
     # --8<-- [end:top-k]
@@ -128,18 +146,18 @@ def top_k_filter(probs: ArrayLike, k: int) -> NDArray[np.float64]:
 
     where $S_k$ is the set of the $k$ largest $p_i$. Ties at the boundary are broken by keeping
     the lower index, so $|S_k| = k$ exactly (a stable sort, largest first). Because temperature
-    does not change the order of the logits, $S_k$ is the same for every $T > 0$.
+    does not change the order of the logits, $S_k$ is the same for every $\tau > 0$.
 
     Args:
-        probs: a distribution over the last axis, shape `(..., V)`.
-        k: how many tokens to keep, an integer with $1 \le k \le V$.
+        probs: a distribution over the last axis, shape `(..., nV)`.
+        k: how many tokens to keep, an integer with $1 \le k \le n_V$.
 
     Returns:
-        The filtered distribution, shape `(..., V)`, with exactly $V - k$ zeros forced (entries
+        The filtered distribution, shape `(..., nV)`, with exactly $n_V - k$ zeros forced (entries
             that were already 0 may be among the kept ones).
 
     Raises:
-        ValueError: if `probs` is not a distribution or `k` is not an integer in $[1, V]$.
+        ValueError: if `probs` is not a distribution or `k` is not an integer in $[1, n_V]$.
 
     Examples:
         >>> top_k_filter([0.5, 0.2, 0.3], 2).round(4)
@@ -148,17 +166,18 @@ def top_k_filter(probs: ArrayLike, k: int) -> NDArray[np.float64]:
         array([0.57142857, 0.42857143, 0.        ])
     """
     # --8<-- [start:top-k-body]
-    p = check_distribution(probs, name="probs")  # (..., V)
-    V = p.shape[-1]
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= V:
-        raise ValueError(f"k must be an integer with 1 <= k <= V = {V}; got {k!r}")
-    keep = _ranks(p) < k  # (..., V): True for the k largest
+    p = check_distribution(probs, name="probs")  # (..., nV)
+    nV = p.shape[-1]
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= nV:
+        raise ValueError(f"k must be an integer with 1 <= k <= nV = {nV}; got {k!r:.40}")
+    keep = _ranks(p) < k  # (..., nV): True for the k largest
     kept = np.where(keep, p, 0.0)
-    out: NDArray[np.float64] = kept / kept.sum(axis=-1, keepdims=True)  # (..., V)
+    out: NDArray[np.float64] = kept / kept.sum(axis=-1, keepdims=True)  # (..., nV)
     return out
     # --8<-- [end:top-k-body]
 
 
+@guard
 # --8<-- [start:top-p]
 def top_p_filter(probs: ArrayLike, p: float) -> NDArray[np.float64]:
     # --8<-- [end:top-p]
@@ -181,11 +200,11 @@ def top_p_filter(probs: ArrayLike, p: float) -> NDArray[np.float64]:
     ninth token at $p = 0.8$). $p = 1$ returns the distribution unchanged.
 
     Args:
-        probs: a distribution over the last axis, shape `(..., V)`.
+        probs: a distribution over the last axis, shape `(..., nV)`.
         p: the mass to reach, $0 < p \le 1$.
 
     Returns:
-        The filtered distribution, shape `(..., V)`.
+        The filtered distribution, shape `(..., nV)`.
 
     Raises:
         ValueError: if `probs` is not a distribution or `p` is not a number in $(0, 1]$.
@@ -197,24 +216,37 @@ def top_p_filter(probs: ArrayLike, p: float) -> NDArray[np.float64]:
         array([0., 1., 0.])
     """
     # --8<-- [start:top-p-body]
-    q = check_distribution(probs, name="probs")  # (..., V)
+    q = check_distribution(probs, name="probs")  # (..., nV)
     p = check_real(p, name="p", above=0, at_most=1)
     if p == 1:
-        whole: NDArray[np.float64] = q / q.sum(axis=-1, keepdims=True)  # (..., V)
+        whole: NDArray[np.float64] = q / q.sum(axis=-1, keepdims=True)  # (..., nV)
         return whole
-    order = np.argsort(-q, axis=-1, kind="stable")  # (..., V): largest first
-    sorted_q = np.take_along_axis(q, order, axis=-1)  # (..., V)
+    order = np.argsort(-q, axis=-1, kind="stable")  # (..., nV): largest first
+    sorted_q = np.take_along_axis(q, order, axis=-1)  # (..., nV)
     before = np.cumsum(sorted_q, axis=-1) - sorted_q  # mass strictly ahead of each token
-    keep_sorted = before < p - _P_TOL  # (..., V)
+    keep_sorted = before < p - _P_TOL  # (..., nV)
     keep_sorted[..., 0] = True  # the most probable token is always kept
     keep = np.empty_like(keep_sorted)
     np.put_along_axis(keep, order, keep_sorted, axis=-1)  # back to token order
     kept = np.where(keep, q, 0.0)
-    out: NDArray[np.float64] = kept / kept.sum(axis=-1, keepdims=True)  # (..., V)
+    out: NDArray[np.float64] = kept / kept.sum(axis=-1, keepdims=True)  # (..., nV)
     return out
     # --8<-- [end:top-p-body]
 
 
+@overload
+def sample(probs: Sequence[float], rng: np.random.Generator, *, size: None = None) -> int: ...
+@overload
+def sample(
+    probs: ArrayLike, rng: np.random.Generator, *, size: int | tuple[int, ...]
+) -> NDArray[np.int64]: ...
+@overload
+def sample(
+    probs: ArrayLike, rng: np.random.Generator, *, size: None = None
+) -> Any: ...  # int for one distribution (nV,), else an array
+
+
+@guard
 # --8<-- [start:sample]
 def sample(
     probs: ArrayLike, rng: np.random.Generator, *, size: int | tuple[int, ...] | None = None
@@ -230,23 +262,23 @@ def sample(
     $$
 
     A token with $p_i = 0$ has an empty interval and is never drawn. $F$ is divided by its last
-    entry so that $F_{V-1} = 1$ exactly and rounding cannot push $U$ past the end. $U$ comes
+    entry so that $F_{n_V-1} = 1$ exactly and rounding cannot push $U$ past the end. $U$ comes
     from `rng.random`; no global random state is touched.
 
     Args:
-        probs: a distribution over the last axis, shape `(..., V)`.
+        probs: a distribution over the last axis, shape `(..., nV)`.
         rng: a `numpy.random.Generator`, e.g. `numpy.random.default_rng(0)`.
-        size: how many independent draws per distribution: `None` for one, an int `n` or a
-            tuple of ints.
+        size: how many independent draws per distribution: `None` for one, a positive int `n`
+            or a tuple of them (not `2.5`, `"3"` or `True`).
 
     Returns:
-        Token ids in $[0, V)$: a Python `int` when `probs` has shape `(V,)` and `size` is
+        Token ids in $[0, n_V)$: a Python `int` when `probs` has shape `(nV,)` and `size` is
             `None`; otherwise an int64 array of shape `size + (...)` (the draws' axes first, then
             the batch axes of `probs`).
 
     Raises:
-        TypeError: if `rng` is not a `numpy.random.Generator`.
-        ValueError: if `probs` is not a distribution.
+        ValueError: if `probs` is not a distribution, `rng` is not a
+            `numpy.random.Generator`, or `size` is not `None`, a positive int or a tuple of them.
 
     Examples:
         >>> import numpy as np
@@ -258,16 +290,12 @@ def sample(
                [0, 1]])
     """
     # --8<-- [start:sample-body]
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            "rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)); "
-            f"got {type(rng).__name__}"
-        )
-    q = check_distribution(probs, name="probs")  # (..., V)
+    rng = check_rng(rng)
+    q = check_distribution(probs, name="probs")  # (..., nV)
     batch = q.shape[:-1]
-    draws = () if size is None else tuple(int(s) for s in np.atleast_1d(size))  # e.g. (n,)
-    F = np.cumsum(q.reshape(-1, q.shape[-1]), axis=-1)  # (N, V), N = prod(batch)
-    F /= F[:, -1:]  # F_{V-1} = 1 exactly
+    draws = check_size(size)  # () for one draw, (n,), (n, m), ...
+    F = np.cumsum(q.reshape(-1, q.shape[-1]), axis=-1)  # (N, nV), N = prod(batch)
+    F /= F[:, -1:]  # F_{nV-1} = 1 exactly
     u = rng.random((*draws, F.shape[0]))  # (*size, N), uniform on [0, 1)
     ids = np.empty(u.shape, dtype=np.int64)
     for n in range(F.shape[0]):  # side="right": the number of F_i <= u, i.e. min{i : u < F_i}
