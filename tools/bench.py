@@ -151,6 +151,17 @@ def serve_loop(tree: Path, env: dict[str, str]) -> dict[str, float]:
         log.close()
 
 
+_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 class _Counter:
     """Sums CDP `Network.loadingFinished` sizes: bytes on the wire, after gzip."""
 
@@ -159,6 +170,29 @@ class _Counter:
 
     def add(self, event: dict[str, object]) -> None:
         self.bytes += int(event["encodedDataLength"])  # type: ignore[call-overload]
+
+
+SECOND = "calculus/layer-norm/"
+
+
+def _transferred(pw: object, chromium: str, urls: list[str]) -> int:
+    """Bytes on the wire (after gzip) for the last of `urls`, visited in order in a new profile."""
+    with tempfile.TemporaryDirectory() as profile:
+        browser = pw.chromium.launch_persistent_context(  # type: ignore[attr-defined]
+            profile, executable_path=chromium, headless=True, args=_FLAGS
+        )
+        page = browser.new_page()
+        for url in urls[:-1]:
+            page.goto(url, wait_until="networkidle")
+            page.wait_for_timeout(500)
+        cdp = browser.new_cdp_session(page)
+        cdp.send("Network.enable")
+        total = _Counter()
+        cdp.on("Network.loadingFinished", total.add)
+        page.goto(urls[-1], wait_until="networkidle")
+        page.wait_for_timeout(500)
+        browser.close()
+        return total.bytes
 
 
 def page_weights(site: Path) -> dict[str, float]:
@@ -180,6 +214,8 @@ def page_weights(site: Path) -> dict[str, float]:
             self.send_header("Content-Type", self.guess_type(str(path)))
             self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "max-age=600")  # what GitHub Pages sends
+            self.send_header("Last-Modified", self.date_time_string(int(path.stat().st_mtime)))
             self.end_headers()
             import io
 
@@ -195,43 +231,14 @@ def page_weights(site: Path) -> dict[str, float]:
     )
     out: dict[str, float] = {}
     chromium = os.environ.get("LLMATH_CHROMIUM") or shutil.which("chromium") or "chromium"
-    with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
-        browser = pw.chromium.launch_persistent_context(
-            profile,
-            executable_path=chromium,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        first: list[tuple[str, int]] = []
-        for url in pages:
-            ctx_page = browser.new_page()
-            cdp = browser.new_cdp_session(ctx_page)
-            cdp.send("Network.enable")
-            cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-            total = _Counter()
-            cdp.on("Network.loadingFinished", total.add)
-            ctx_page.goto(f"http://127.0.0.1:{port}/{url}", wait_until="networkidle")
-            ctx_page.wait_for_timeout(300)
-            first.append((url, total.bytes))
-            ctx_page.close()
-        # a second chapter after a first one: the cache is warm for theme, fonts and index
-        page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{port}/linear-algebra/attention/", wait_until="networkidle")
-        cdp = browser.new_cdp_session(page)
-        cdp.send("Network.enable")
-        second = _Counter()
-        cdp.on("Network.loadingFinished", second.add)
-        page.goto(f"http://127.0.0.1:{port}/calculus/layer-norm/", wait_until="networkidle")
-        page.wait_for_timeout(300)
-        browser.close()
+    base = f"http://127.0.0.1:{port}/"
+    first: list[tuple[str, int]] = []
+    with sync_playwright() as pw:
+        for url in pages:  # every page as a first visit: a fresh profile, nothing cached
+            first.append((url, _transferred(pw, chromium, [base + url])))
+        # a second chapter after a first: theme, fonts and search index come from the HTTP cache
+        second = _transferred(pw, chromium, [base + "linear-algebra/attention/", base + SECOND])
+    httpd.shutdown()
     httpd.shutdown()
     chapters = [(u, b) for u, b in first if not u.startswith(("notebooks/", "api"))]
     heaviest = max(chapters, key=lambda x: x[1])
@@ -239,7 +246,7 @@ def page_weights(site: Path) -> dict[str, float]:
     out["first visit, median chapter (KB)"] = (
         sorted(b for _, b in chapters)[len(chapters) // 2] / 1024
     )
-    out["second chapter after a first (KB)"] = second.bytes / 1024
+    out["second chapter after a first (KB)"] = second / 1024
     out["heaviest chapter"] = heaviest[0]  # type: ignore[assignment]
     index = site / "search" / "search_index.json"
     out["search index (KB raw / gzip)"] = (
@@ -252,8 +259,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-serve", action="store_true")
+    parser.add_argument("--site", type=Path, help="only measure page weight of this built site")
     args = parser.parse_args()
     results: dict[str, object] = {}
+    if args.site:
+        _report(page_weights(args.site.resolve()))
+        return
     with tempfile.TemporaryDirectory(prefix="llmath-bench-") as tmp:
         tree, cache = Path(tmp) / "tree", Path(tmp) / "cache"
         _copy_tree(tree)
@@ -264,6 +275,10 @@ def main() -> None:
             results.update(serve_loop(tree, env))
         if not args.skip_browser:
             results.update(page_weights(Path(tmp) / "site"))
+    _report(results)
+
+
+def _report(results: dict[str, object]) -> None:
     width = max(len(k) for k in results)
     for key, value in results.items():
         shown = f"{value:.1f}" if isinstance(value, float) else str(value)

@@ -36,10 +36,18 @@ def executed_files() -> Any:
 
     def trace(frame: FrameType, event: str, arg: object) -> None:
         code = frame.f_code
-        if code not in codes:
+        if code in codes:
+            return
+        if not code.co_filename.startswith(TRACKED):
             codes[code] = None
-            if code.co_filename.startswith(TRACKED):
-                seen.add(code.co_filename)
+            return
+        caller: FrameType | None = frame
+        while caller is not None:  # code run by an import (a module body) is not a use
+            if caller.f_code.co_filename.startswith("<frozen importlib"):
+                return
+            caller = caller.f_back
+        codes[code] = None
+        seen.add(code.co_filename)
 
     previous = sys.gettrace()
     sys.settrace(trace)  # type: ignore[arg-type]
