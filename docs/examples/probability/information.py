@@ -79,7 +79,7 @@ def bimodal() -> Array:
 
 
 def entropy_table() -> Array:
-    """Rows: the four distributions. Columns: H in nats, H in bits, ln V, H / ln V."""
+    """Rows: the four distributions. Columns: H in nats, H in bits, ln nV, H / ln nV."""
     h_nats = np.asarray(entropy(DISTRIBUTIONS))
     h_bits = np.asarray(entropy(DISTRIBUTIONS, unit="bits"))
     log_v = np.full(len(DISTRIBUTIONS), math.log(DISTRIBUTIONS.shape[1]))

@@ -99,7 +99,7 @@ def bigram_after_the() -> tuple[list[str], Array]:
 
 
 def add_one_unseen_mass() -> tuple[int, int, float, float]:
-    """After 'the': (#seen continuations, V, mass add-one gives unseen words, same for k = 0.01)."""
+    """After 'the': (#seen continuations, nV, mass add-one gives unseen words, same for k = 0.01)."""
     m1 = NGramModel(2, k=1.0).fit(train())
     c = m1.counts(["the"])
     unseen = c == 0

@@ -239,7 +239,7 @@ def figure_surprisal() -> str:
 
 
 def figure_perplexity_vs_loss() -> str:
-    """Perplexity = e^loss, with the uniform models' losses ln V marked."""
+    """Perplexity = e^loss, with the uniform models' losses ln nV marked."""
     from examples.show import BLUE, ORANGE, new_figure, svg
 
     loss = np.linspace(0.0, 11.0, 200)

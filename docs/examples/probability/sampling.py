@@ -64,7 +64,7 @@ def temperature_table() -> NDArray[np.float64]:
     rows = [apply_temperature(LOGITS, tau) for tau in TEMPS]
     rows.append(one_hot(greedy(LOGITS), V))  # tau -> 0: one-hot on the (unique) argmax
     rows.append(np.full(V, 1.0 / V))  # tau -> infinity: uniform
-    P = np.array(rows)  # (len(TEMPS) + 2, V)
+    P = np.array(rows)  # (len(TEMPS) + 2, nV)
     return np.column_stack([P, entropy(P, unit="bits")])
 
 
