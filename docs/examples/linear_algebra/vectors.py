@@ -15,7 +15,7 @@ A = np.array([3.0, 1.0])
 B = np.array([1.0, 2.0])
 
 # A made-up embedding table: random numbers, not trained, so its similarities mean nothing.
-V, D = 6, 4
+V, D = 6, 4  # vocabulary size n_V (the name V predates the notation page) and width D
 SEED = 0
 IDS = np.array([3, 0, 3, 5])
 
@@ -142,14 +142,14 @@ def triangle_sweep() -> NDArray[np.float64]:
 
 
 def embedding_table() -> NDArray[np.float64]:
-    """The made-up (V, D) table: standard normal entries from default_rng(SEED)."""
-    return np.random.default_rng(SEED).standard_normal((V, D))  # (V, D)
+    """The made-up (nV, D) table: standard normal entries from default_rng(SEED)."""
+    return np.random.default_rng(SEED).standard_normal((V, D))  # (nV, D)
 
 
 def lookup() -> dict[str, NDArray[np.float64]]:
     """One-hot rows for IDS, the lookup by product and by indexing, and their difference."""
-    E = embedding_table()  # (V, D)
-    hot = llmath.one_hot(IDS, V)  # (4, V)
+    E = embedding_table()  # (nV, D)
+    hot = llmath.one_hot(IDS, V)  # (T, nV)
     by_product = hot @ E  # (4, D)
     by_index = llmath.embed(IDS, E)  # (4, D)
     return {
@@ -161,15 +161,15 @@ def lookup() -> dict[str, NDArray[np.float64]]:
 
 
 def cosine_matrix() -> NDArray[np.float64]:
-    """Cosine similarity of every pair of rows of the embedding table, shape (V, V)."""
+    """Cosine similarity of every pair of rows of the embedding table, shape (nV, nV)."""
     E = embedding_table()
-    return llmath.cosine_similarity(E[:, None, :], E[None, :, :])  # (V, V)
+    return llmath.cosine_similarity(E[:, None, :], E[None, :, :])  # (nV, nV)
 
 
 def normalised_gram_gap() -> float:
     """max |E_hat E_hat^T - cosine matrix| with E_hat the rows of E divided by their norms."""
     E = embedding_table()
-    E_hat = E / llmath.norm(E)[:, None]  # (V, D)
+    E_hat = E / llmath.norm(E)[:, None]  # (nV, D)
     return float(np.max(np.abs(E_hat @ E_hat.T - cosine_matrix())))
 
 
