@@ -285,20 +285,22 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
 _INDEX_MATH = re.compile(r"\\\((?P<inline>.+?)\\\)|\\\[(?P<display>.+?)\\\]", re.DOTALL)
 
 
-def _plain_math(text: str) -> str:
+def _plain_math(text: str, *, dollars: bool = False) -> str:
     r"""TeX in search snippets as readable text: `\(p = 0.9\)` -> `p = 0.9`."""
     from pylatexenc.latex2text import LatexNodes2Text
 
     convert = LatexNodes2Text(math_mode="text", strict_latex_spaces=True).latex_to_text
 
     def replace(match: re.Match[str]) -> str:
-        tex = html.unescape(match["inline"] or match["display"])
+        tex = html.unescape(match["inline"] or match["display"] or "")
         try:
             return html.escape(" ".join(convert(tex).split()), quote=False)
         except Exception:  # pylatexenc is lenient; keep the TeX if it ever gives up
             return match[0]
 
-    return _INDEX_MATH.sub(replace, text)
+    text = _INDEX_MATH.sub(replace, text)
+    # notebook Markdown keeps its $...$ (arithmatex never sees it)
+    return _NOTEBOOK_MATH.sub(replace, text) if dollars else text
 
 
 def on_post_build(config: Any) -> None:
@@ -307,8 +309,9 @@ def on_post_build(config: Any) -> None:
     if index.is_file():
         data = json.loads(index.read_text(encoding="utf-8"))
         for doc in data.get("docs", []):
-            doc["title"] = _plain_math(doc.get("title", ""))
-            doc["text"] = _plain_math(doc.get("text", ""))
+            dollars = doc.get("location", "").startswith("notebooks/")
+            doc["title"] = _plain_math(doc.get("title", ""), dollars=dollars)
+            doc["text"] = _plain_math(doc.get("text", ""), dollars=dollars)
         index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
     if root is not None:
         record_file = _record_file(root)
