@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -273,6 +274,8 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
         else:
             body = render_notebook_math(output[start:end], where=where)
             output = output[:start] + body + output[end:]
+    if _is_notebook(page):
+        output = _share_notebook_styles(output, page, config)
     if _is_notebook(page):  # offer the jupytext source beside the executed .ipynb
         source = _STATE["sources"].get(page.file.src_uri)
         if source is not None:
@@ -280,6 +283,37 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, dest)
     return render_page_math(output, where=where)
+
+
+_STYLE = re.compile(r"<style[^>]*>(?P<css>.*?)</style>\s*", re.DOTALL)
+_MERMAID = re.compile(
+    r"<script type=\"module\">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*</script>\s*", re.DOTALL
+)
+
+
+def _share_notebook_styles(output: str, page: Any, config: Any) -> str:
+    """Move nbconvert's inlined JupyterLab CSS (about 600 KB on every notebook page) into one
+    shared stylesheet that a browser caches once, and drop its Mermaid loader (a CDN import the
+    book never needs: no notebook draws a Mermaid diagram)."""
+    from mkdocs.utils import get_relative_url
+
+    start, end = output.find("<article"), output.rfind("</article>")
+    if start < 0 or end < start:
+        return output
+    article = _MERMAID.sub("", output[start:end])
+    blocks = [m["css"] for m in _STYLE.finditer(article)]
+    # mkdocs-jupyter also writes Pygments' CSS as a Python list repr: not CSS, so not kept
+    css = "\n".join(b.strip() for b in blocks if not b.lstrip().startswith("['"))
+    if not css:
+        return output
+    name = f"assets/notebook.{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
+    target = Path(config.site_dir) / name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(css + "\n", encoding="utf-8")
+    link = f'<link rel="stylesheet" href="{get_relative_url(name, page.url)}">'
+    article = _STYLE.sub("", article)
+    return output[:start] + link + article + output[end:]
 
 
 _INDEX_MATH = re.compile(r"\\\((?P<inline>.+?)\\\)|\\\[(?P<display>.+?)\\\]", re.DOTALL)
