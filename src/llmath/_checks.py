@@ -171,6 +171,7 @@ def as_int_array(
     high: int | None = None,
     high_name: str = "nV",
     allow_empty: bool = False,
+    high_from: str = "",
 ) -> NDArray[np.intp]:
     """Return `x` as an array of integer ids in `[0, high)`, refusing floats, booleans and others.
 
@@ -181,6 +182,7 @@ def as_int_array(
         high: if given, every id must be `< high`.
         high_name: the letter for `high` in messages (default `nV`, the vocabulary size).
         allow_empty: accept an array with no ids (a lookup of nothing; default: refuse it).
+        high_from: where `high` comes from, for messages, such as `"the last axis of logits"`.
 
     Returns:
         The ids as `numpy.intp`, same shape.
@@ -215,7 +217,8 @@ def as_int_array(
     lo, hi = raw.min(), raw.max()
     if lo < 0 or (high is not None and hi >= high):
         bound = f"[0, {high_name}) = [0, {high})" if high is not None else "[0, ...)"
-        raise ValueError(f"{name} must lie in {bound}; got min {lo}, max {hi}")
+        source = f" ({high_name} is {high_from})" if high_from else ""
+        raise ValueError(f"{name} must lie in {bound}{source}; got min {lo}, max {hi}")
     return raw.astype(np.intp)
 
 

@@ -118,7 +118,7 @@ def test_scale_is_one_over_sqrt_k(rng: np.random.Generator) -> None:
             np.ones((2, 1)),
             np.array([[True, False], [False, False]]),
             ValueError,
-            "no entry",
+            "mask leaves a query with no key",
         ),
         (np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 1)), np.ones((2, 2)), ValueError, "boolean"),
         (
@@ -148,3 +148,35 @@ def test_bad_input(q: object, k: object, v: object, mask: object, error: type, m
 def test_causal_mask_bad_input(args: tuple[object, ...], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         causal_mask(*args)  # type: ignore[arg-type]
+
+
+# ---- the contract for shapes and masks --------------------------------------------------------
+
+
+def test_leading_axes_that_do_not_broadcast_name_both_arguments() -> None:
+    q, k = np.ones((2, 3, 4)), np.ones((5, 3, 4))
+    with pytest.raises(
+        ShapeError, match=r"leading axes \(\.\.\.\) of q \(2, 3, 4\) and k \(5, 3, 4\)"
+    ):
+        scaled_dot_product_attention(q, k, k)
+    with pytest.raises(ShapeError, match=r"mask must broadcast to shape \(2, 3, 3\)"):
+        scaled_dot_product_attention(q, q, q, mask=np.ones((4, 3), bool))
+    with pytest.raises(ValueError, match="mask leaves a query with no key"):
+        scaled_dot_product_attention(q, q, q, mask=np.zeros((3, 3), bool))
+
+
+def test_causal_mask_convention_against_both_torch_apis() -> None:
+    # True = "may attend": the boolean attn_mask of F.scaled_dot_product_attention, and the
+    # OPPOSITE of nn.MultiheadAttention's boolean attn_mask, where True = "masked".
+    T, D = 4, 6
+    x = torch.from_numpy(np.random.default_rng(3).normal(size=(1, T, D)))
+    mask = causal_mask(T)
+    sdpa = F.scaled_dot_product_attention(x, x, x, attn_mask=torch.from_numpy(mask))
+    torch.testing.assert_close(sdpa, F.scaled_dot_product_attention(x, x, x, is_causal=True))
+    mha = torch.nn.MultiheadAttention(D, 1, batch_first=True, bias=False)
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.eye(D).repeat(3, 1))
+        mha.out_proj.weight.copy_(torch.eye(D))
+        ours = scaled_dot_product_attention(x[0].numpy(), x[0].numpy(), x[0].numpy(), mask)
+        theirs, _ = mha(x, x, x, attn_mask=torch.from_numpy(~mask))  # note the ~
+    np.testing.assert_allclose(theirs[0].numpy(), ours.output, rtol=1e-12, atol=1e-14)

@@ -340,3 +340,18 @@ def test_chain_memory_counts_every_node() -> None:
         h = math.tanh(h)
         d *= 1 - h * h
     assert m["grad"] == pytest.approx(d, rel=1e-10)
+
+
+def test_overflow_is_a_value_error_in_values_and_in_gradients() -> None:
+    with pytest.raises(ValueError, match=r"\*\*2"):
+        Value(1e200) ** 2  # Python raises OverflowError for float ** float
+    with pytest.raises(ValueError, match="integer too large for float64"):
+        Value(1.0) + 10**400
+    x = Value(1e-200)
+    y = x**-1.5  # 1e300, finite; its derivative -1.5 x^-2.5 = 1.5e500 is not
+    with pytest.raises(ValueError, match="gradient overflows float64"):
+        y.backward()
+    c = Value(1e200)
+    d = (c * 1e-100).tanh() * 1e300  # tanh saturates; the chain 1e300 * 0 * 1e-100 is finite
+    d.backward()
+    assert math.isfinite(c.grad)

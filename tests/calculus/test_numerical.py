@@ -345,3 +345,19 @@ def test_example_gradient_check() -> None:
     )
     eo = ex.tables()["derivatives/ex-offset"]
     assert eo[0, 1] > 10 * eo[1, 1]
+
+
+@pytest.mark.parametrize(
+    ("f", "grad", "match"),
+    [
+        (lambda z: None, lambda z: 2 * z, r"^f\(x\) must hold real numbers"),
+        (lambda z: float("nan"), lambda z: 2 * z, r"^f\(x\) must be finite"),
+        (lambda z: float(z @ z), lambda z: None, r"^grad\(x\) must hold real numbers"),
+        (lambda z: float(z @ z), lambda z: z * np.nan, r"^grad\(x\) must be finite"),
+        (lambda z: 1j * z.sum(), lambda z: 2 * z, r"^f\(x\) must hold real numbers"),
+    ],
+)
+def test_grad_check_refuses_a_nan_verdict(f: object, grad: object, match: str) -> None:
+    # A NaN relative error compares False with "> 1e-3": a broken gradient would pass.
+    with pytest.raises(ValueError, match=match):
+        grad_check(f, grad, [1.0, 2.0])  # type: ignore[arg-type]

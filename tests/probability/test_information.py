@@ -278,3 +278,9 @@ def test_example_forward_reverse_and_attention() -> None:
     assert 0 <= att["mi"] <= att["log_t"]
     loss = ex.training_loss()
     assert loss["mean"] == pytest.approx(loss["from_logits"], rel=1e-12)
+
+
+@pytest.mark.parametrize("atol", [float("nan"), float("inf"), -1e-9, "1e-9", True])
+def test_check_distribution_tolerance_must_be_a_finite_number(atol: object) -> None:
+    with pytest.raises(ValueError, match=r"^atol must be a"):
+        check_distribution([0.5, 0.6], atol=atol)  # type: ignore[arg-type]

@@ -184,3 +184,25 @@ def test_examples_module_against_independent_computation() -> None:
     x, y = ex.regression_data()
     ridge = t["maximum-likelihood/ridge"]
     np.testing.assert_allclose(ridge[-1, :3], scipy.linalg.lstsq(x, y)[0], rtol=1e-10)
+
+
+# ---- extreme but finite inputs -----------------------------------------------------------------
+
+
+def test_categorical_estimates_at_extreme_counts_and_alpha() -> None:
+    np.testing.assert_allclose(categorical_mle([1e308, 1e308, 0.0]), [0.5, 0.5, 0.0], rtol=1e-15)
+    # alpha = 1e308 swamps any count: the posterior mode is uniform (not 0 / inf = 0).
+    np.testing.assert_allclose(
+        categorical_map([3, 1, 0], alpha=1e308), np.full(3, 1 / 3), rtol=1e-15
+    )
+    np.testing.assert_allclose(
+        categorical_map([1e308, 0.0], alpha=1e308), [2 / 3, 1 / 3], rtol=1e-15
+    )
+
+
+def test_ridge_at_extreme_prior_variances() -> None:
+    x, y = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), np.array([1.0, 2.0, 0.5])
+    tiny = map_linear_regression(x, y, noise_var=1.0, prior_var=1e-320)  # lambda = 1e320
+    assert np.isfinite(tiny).all() and np.abs(tiny).max() < 1e-300  # the prior pins w at 0
+    huge = map_linear_regression(x, y, noise_var=1e-300, prior_var=1e300)  # least squares
+    np.testing.assert_allclose(huge, np.linalg.lstsq(x, y, rcond=None)[0], rtol=1e-12)

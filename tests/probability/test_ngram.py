@@ -182,3 +182,45 @@ def test_examples_module_against_independent_computation() -> None:
     assert after.sum() == sum(c for g, c in grams.items() if g[0] == "the")
     # every model is worse than the source itself
     assert (t["ngrams/learning-curves"] > ex.source_perplexity()[2]).all()
+
+
+# ---- the bad-input contract: no hang, no silent corpus of characters ---------------------------
+
+
+def test_a_grammar_that_never_terminates_is_an_error_not_a_hang() -> None:
+    rng = np.random.default_rng(0)
+    forever = {"S": [(1.0, ("a", "S"))]}  # every expansion adds another S
+    with pytest.raises(ValueError, match="max_steps = 50"):
+        generate_corpus(rng, 1, grammar=forever, max_steps=50)
+    explosive = {"S": [(0.9, ("S", "S")), (0.1, ("a",))]}  # grows with probability 1 - 1/9
+    with pytest.raises(ValueError, match="never terminate"):
+        generate_corpus(rng, 5, grammar=explosive)
+
+
+@pytest.mark.parametrize(
+    ("grammar", "match"),
+    [
+        ({"S": [(-1.0, ("a",))]}, "weight .* must be a finite number > 0; got -1.0"),
+        ({"S": [(0.0, ("a",)), (1.0, ("b",))]}, "> 0; got 0.0"),
+        ({"S": [(float("nan"), ("a",))]}, "> 0; got nan"),
+        ({"S": [(1.0, "ab")]}, "tuple of symbols"),
+        ({"S": []}, "non-empty list"),
+    ],
+)
+def test_malformed_grammars_are_refused(grammar: object, match: str) -> None:
+    for call in (
+        lambda: generate_corpus(np.random.default_rng(0), 1, grammar=grammar),  # type: ignore[arg-type]
+        lambda: enumerate_sentences(grammar),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_a_bare_string_is_not_a_corpus() -> None:
+    with pytest.raises(ValueError, match=r"sentences must be a list of sentences, not one string"):
+        NGramModel(2).fit("the cat sat")
+    model = NGramModel(2).fit(["the cat sat"])
+    with pytest.raises(ValueError, match=r"write \['the cat'\]"):
+        model.nll("the cat")
+    with pytest.raises(ValueError, match="every sentence in sentences"):
+        model.fit([["the", 3]])  # type: ignore[list-item]

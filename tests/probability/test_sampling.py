@@ -556,3 +556,9 @@ def test_example_first_draws_follow_the_cdf() -> None:
     F = np.cumsum(ex.sampled())
     for a, i in zip(u, ids, strict=True):
         assert (F[i - 1] if i else 0.0) <= a < F[i]
+
+
+@pytest.mark.parametrize("size", [2.5, "3", True, 0, -1, (2, 2.5), [2, 3]])
+def test_sample_size_is_not_coerced(size: object) -> None:
+    with pytest.raises(ValueError, match=r"^size must be None, a positive integer or a tuple"):
+        sample([0.5, 0.5], np.random.default_rng(0), size=size)  # type: ignore[arg-type]

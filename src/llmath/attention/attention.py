@@ -126,11 +126,13 @@ def scaled_dot_product_attention(
         raise ShapeError(
             f"k (..., S, dk) and v (..., S, Dv) must share S; got k {k.shape} and v {v.shape}"
         )
-    broadcast_leading("q", q.shape, "k", k.shape, skip=2)
+    lead = broadcast_leading("q", q.shape, "k", k.shape, skip=2)  # the scores' leading axes
     broadcast_leading("k", k.shape, "v", v.shape, skip=2)
-    lead = broadcast_leading("q", q.shape, "v", v.shape, skip=2)  # pairwise: all three broadcast
-    if mask is not None:
+    broadcast_leading("q", q.shape, "v", v.shape, skip=2)  # pairwise: all three broadcast
+    if mask is not None:  # must fit the scores (..., T, S)
         mask = as_bool_mask(mask, name="mask", shape=(*lead, q.shape[-2], k.shape[-2]))
+        if not mask.any(axis=-1).all():
+            raise ValueError("mask leaves a query with no key to attend to (a row of all False)")
     scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])  # (..., T, S)
     weights = softmax(scores, axis=-1, where=mask)  # (..., T, S); masked weights are exactly 0
     return AttentionResult(weights @ v, weights)  # (..., T, Dv), (..., T, S)

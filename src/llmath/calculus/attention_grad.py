@@ -41,7 +41,7 @@ def linear_backward(dout: ArrayLike, x: ArrayLike, w: ArrayLike) -> tuple[Array,
     # --8<-- [end:linear-backward]
     r"""Backpropagate through $Y = XW + b$: return the gradients for $X$, $W$ and $b$.
 
-    With $dY = \partial L / \partial Y$ (one row per token, like $X$ and $Y$),
+    With $dY = \partial \mathcal{L} / \partial Y$ (one row per token, like $X$ and $Y$),
 
     $$
     dX = dY\, W^\top, \qquad

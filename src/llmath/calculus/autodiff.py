@@ -34,7 +34,7 @@ class Value:
 
     Attributes:
         data: the value, a Python float.
-        grad: $\partial L / \partial\,\text{self}$ after `L.backward()`; starts at 0.0.
+        grad: $\partial \mathcal{L} / \partial\,\text{self}$ after `loss.backward()` (for any output `loss`); starts at 0.0.
         parents: the nodes this one was computed from (empty for a leaf).
         op: the operation that made this node, such as `"*"` or `"tanh"` (`""` for a leaf).
         label: an optional name, used in `repr` and in figures.

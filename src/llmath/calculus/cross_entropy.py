@@ -16,7 +16,13 @@ def _check(logits: ArrayLike, targets: ArrayLike) -> tuple[NDArray[np.float64], 
     """Validate `(logits, targets)` and return them as float64 `(..., nV)` and intp `(...)`."""
     z = as_float_array(logits, name="logits", expected="(..., nV)", min_ndim=1)
     *lead, nV = z.shape
-    y = as_int_array(targets, name="targets", expected=f"(...) = {tuple(lead)}", high=nV)
+    y = as_int_array(
+        targets,
+        name="targets",
+        expected=f"(...) = {tuple(lead)}",
+        high=nV,
+        high_from="the last axis of logits (..., nV)",
+    )
     if y.shape != tuple(lead):
         raise ShapeError(
             f"targets must have shape (...) = {tuple(lead)}, the leading axes of logits "

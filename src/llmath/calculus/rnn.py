@@ -108,16 +108,16 @@ def rnn_backward(dh: ArrayLike, cache: RNNCache) -> tuple[Array, Array, Array, A
     directly plus what comes back from $h_{t+1}$:
 
     $$
-    g_t = \frac{\partial L}{\partial h_t} + \delta_{t+1} W_{hh}^\top, \qquad
+    g_t = \frac{\partial \mathcal{L}}{\partial h_t} + \delta_{t+1} W_{hh}^\top, \qquad
     \delta_t = g_t \odot \tanh'(a_t), \qquad \delta_{T+1} W_{hh}^\top := 0 ,
     $$
 
     $$
-    \frac{\partial L}{\partial W_{hh}} = \sum_t h_{t-1}^\top \delta_t, \quad
-    \frac{\partial L}{\partial W_{xh}} = \sum_t x_t^\top \delta_t, \quad
-    \frac{\partial L}{\partial b} = \sum_t \delta_t, \quad
-    \frac{\partial L}{\partial x_t} = \delta_t W_{xh}^\top, \quad
-    \frac{\partial L}{\partial h_0} = \delta_1 W_{hh}^\top .
+    \frac{\partial \mathcal{L}}{\partial W_{hh}} = \sum_t h_{t-1}^\top \delta_t, \quad
+    \frac{\partial \mathcal{L}}{\partial W_{xh}} = \sum_t x_t^\top \delta_t, \quad
+    \frac{\partial \mathcal{L}}{\partial b} = \sum_t \delta_t, \quad
+    \frac{\partial \mathcal{L}}{\partial x_t} = \delta_t W_{xh}^\top, \quad
+    \frac{\partial \mathcal{L}}{\partial h_0} = \delta_1 W_{hh}^\top .
     $$
 
     Each step back multiplies by $\operatorname{diag}(\tanh'(a_t))\,W_{hh}^\top$, so over many

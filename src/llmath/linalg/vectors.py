@@ -165,6 +165,13 @@ def embed(ids: ArrayLike, table: ArrayLike) -> NDArray[np.float64]:
     """
     # --8<-- [start:embed-body]
     E = as_float_array(table, name="table", expected="(nV, D)", ndim=2)
-    idx = as_int_array(ids, name="ids", expected="(...)", high=E.shape[0], allow_empty=True)
+    idx = as_int_array(
+        ids,
+        name="ids",
+        expected="(...)",
+        high=E.shape[0],
+        allow_empty=True,
+        high_from="the number of rows of table (nV, D)",
+    )
     return E[idx]  # (..., D)
     # --8<-- [end:embed-body]

@@ -154,7 +154,13 @@ def negative_log_likelihood(probs: ArrayLike, observations: ArrayLike) -> float:
     """
     # --8<-- [start:nll-body]
     q = check_distribution(probs, name="probs")
-    x = as_int_array(observations, name="observations", expected="(...)", high=q.shape[-1])
+    x = as_int_array(
+        observations,
+        name="observations",
+        expected="(...)",
+        high=q.shape[-1],
+        high_from="the last axis of probs (..., nV)",
+    )
     if q.ndim == 1:
         picked = q[x]  # (...): q(x_t), one shared distribution
     elif q.shape[:-1] == x.shape:
@@ -190,16 +196,16 @@ def map_linear_regression(
     r"""Return the MAP weights of linear regression with a Gaussian prior: ridge regression.
 
     Model: $y_n = x_n w + \varepsilon_n$ with $\varepsilon_n \sim \mathcal{N}(0, \sigma^2)$ and
-    prior $w \sim \mathcal{N}(0, \tau^2 I)$. The negative log posterior is, up to a constant,
+    prior $w \sim \mathcal{N}(0, \sigma_w^2 I)$. The negative log posterior is, up to a constant,
 
     $$
-    \frac{1}{2\sigma^2}\lVert y - Xw \rVert^2 + \frac{1}{2\tau^2}\lVert w \rVert^2 ,
+    \frac{1}{2\sigma^2}\lVert y - Xw \rVert^2 + \frac{1}{2\sigma_w^2}\lVert w \rVert^2 ,
     $$
 
     minimised by $\hat w = (X^\top X + \lambda I)^{-1} X^\top y$ with
-    $\lambda = \sigma^2 / \tau^2$: an L2 penalty (weight decay) of strength $\lambda$ on the
-    squared error. As $\tau^2 \to \infty$ it tends to least squares, the maximum-likelihood
-    estimate. The system is solved multiplied by $\tau^2 / \max(\sigma^2, \tau^2)$, so that
+    $\lambda = \sigma^2 / \sigma_w^2$: an L2 penalty (weight decay) of strength $\lambda$ on the
+    squared error. As $\sigma_w^2 \to \infty$ it tends to least squares, the maximum-likelihood
+    estimate. The system is solved multiplied by $\sigma_w^2 / \max(\sigma^2, \sigma_w^2)$, so that
     neither $\lambda$ nor $1/\lambda$ is ever formed: a prior variance of $10^{-320}$ gives
     weights near 0, not NaN.
 
@@ -207,7 +213,7 @@ def map_linear_regression(
         x: inputs, shape `(N, D)`, one example per row.
         y: targets, shape `(N,)`.
         noise_var: $\sigma^2 > 0$ (keyword-only).
-        prior_var: $\tau^2 > 0$ (keyword-only).
+        prior_var: $\sigma_w^2 > 0$ (keyword-only).
 
     Returns:
         $\hat w$, shape `(D,)`.
@@ -222,7 +228,7 @@ def map_linear_regression(
     """
     # --8<-- [start:ridge-body]
     X, Y = _regression(x, y, noise_var, prior_var)
-    s = max(noise_var, prior_var)  # (X^T X + lam I) w = X^T y, multiplied by tau^2 / s:
+    s = max(noise_var, prior_var)  # (X^T X + lam I) w = X^T y, multiplied by sigma_w^2 / s:
     A = (prior_var / s) * (X.T @ X) + (noise_var / s) * np.eye(X.shape[1])  # (D, D)
     w: Array = np.linalg.solve(A, (prior_var / s) * (X.T @ Y)).astype(np.float64, copy=False)
     return w  # (D,)
@@ -236,9 +242,9 @@ def gaussian_neg_log_posterior(
     r"""Return the negative log posterior of linear regression and its gradient in `w`.
 
     $$
-    \mathcal{L}(w) = \frac{1}{2\sigma^2}\lVert y - Xw \rVert^2 + \frac{1}{2\tau^2}\lVert w \rVert^2 ,
+    \mathcal{L}(w) = \frac{1}{2\sigma^2}\lVert y - Xw \rVert^2 + \frac{1}{2\sigma_w^2}\lVert w \rVert^2 ,
     \qquad
-    \nabla \mathcal{L}(w) = -\frac{1}{\sigma^2} X^\top (y - Xw) + \frac{1}{\tau^2} w ,
+    \nabla \mathcal{L}(w) = -\frac{1}{\sigma^2} X^\top (y - Xw) + \frac{1}{\sigma_w^2} w ,
     $$
 
     dropping the constants that do not depend on $w$. The second gradient term is weight decay:
@@ -249,7 +255,7 @@ def gaussian_neg_log_posterior(
         x: inputs, shape `(N, D)`.
         y: targets, shape `(N,)`.
         noise_var: $\sigma^2 > 0$ (keyword-only).
-        prior_var: $\tau^2 > 0$ (keyword-only).
+        prior_var: $\sigma_w^2 > 0$ (keyword-only).
 
     Returns:
         `(loss, grad)`: $\mathcal{L}(w)$, a float, and an array of shape `(D,)`.

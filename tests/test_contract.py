@@ -1,0 +1,646 @@
+"""The bad-input contract, for every public function and method of llmath.
+
+A public function given bad input raises `ValueError` (`ShapeError` for shapes) whose message
+names the argument as the caller wrote it: never a silent wrong answer, an obscure numpy or
+Python exception, or a hang.
+
+How it is checked, so that a function added later is covered without new test code:
+
+* `REGISTRY` maps every name in `llmath.__all__` (and every public method of its classes,
+  `"Class.method"`) to a `Case`: one *valid* call. `test_every_public_name_is_registered` fails
+  when a name has no entry, so a new function cannot be exported without one.
+* Each parameter gets a *kind*, read from its type annotation (`ArrayLike` is an array, `float`
+  a real hyperparameter, `np.random.Generator` an rng, ...); a parameter whose annotation is
+  not understood fails `test_every_parameter_has_a_kind` until a kind is added here.
+* Every kind has hostile mutations. `MUST_RAISE` ones (complex, bool, numeric strings, `None`,
+  ragged lists, integers beyond float64, NaN, infinity, empty arrays, `2.5` for a count, a bare
+  string for a list of sentences, ...) must raise `ValueError` naming the parameter.
+  `MAY_PASS` ones (a wrong number of axes, entries of 1e308 or 1e-320) must either raise that
+  `ValueError` or return a result without NaN; nothing else may escape (pytest turns numpy's
+  warnings into errors here).
+* A Hypothesis test scales every array argument of every function by a random power of ten
+  from 1e-320 to 1e308, with the same rule as `MAY_PASS`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.typing import ArrayLike
+
+import llmath
+from llmath import BlockParams, NGramModel, ShapeError, Value
+
+# ---- valid calls ------------------------------------------------------------------------------
+
+RNG = np.random.default_rng(0)
+P3 = np.array([0.2, 0.3, 0.5])
+Z3 = np.array([1.0, -0.5, 2.0])
+X23 = np.array([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]])  # (T, D) = (2, 3)
+EYE2 = np.eye(2)
+STOCH = np.array([[0.9, 0.1], [0.5, 0.5]])
+D, F = 4, 6
+
+
+def _block_params() -> BlockParams:
+    r = np.random.default_rng(1)
+    return BlockParams(
+        np.ones(D), np.zeros(D), *(r.normal(size=(D, D)) * 0.3 for _ in range(4)),
+        np.ones(D), np.zeros(D), r.normal(size=(D, F)) * 0.3, np.zeros(F),
+        r.normal(size=(F, D)) * 0.3, np.zeros(D),
+    )  # fmt: skip
+
+
+XB = np.random.default_rng(2).normal(size=(3, D))  # (T, D)
+_, LN_CACHE = llmath.layer_norm(X23, np.ones(3), np.zeros(3))
+_, MHA_CACHE = llmath.multi_head_attention_forward(XB, *_block_params()[2:6], num_heads=2)
+_, BLOCK_CACHE = llmath.block_forward(XB, _block_params(), num_heads=2)
+_, RNN_CACHE = llmath.rnn_forward(
+    np.ones((3, 2)), np.zeros(2), np.eye(2), 0.5 * np.eye(2), np.zeros(2)
+)
+
+
+def _model() -> NGramModel:
+    return NGramModel(2).fit(["the cat sat", "the dog sat"])
+
+
+def _bounded(z: np.ndarray) -> float:
+    """A test function that cannot overflow for any finite input (the user's f is not llmath's)."""
+    return float(np.sum(np.tanh(z)))
+
+
+def _bounded_grad(z: np.ndarray) -> np.ndarray:
+    return 1.0 / np.cosh(np.clip(z, -300, 300)) ** 2
+
+
+@dataclass(frozen=True)
+class Case:
+    """One valid call of a public function: `call(**args)` must succeed."""
+
+    args: dict[str, Any]
+    call: Callable[..., Any] | None = None  # default: the llmath function of the same name
+    target: Callable[..., Any] | None = None  # whose signature names the parameters
+    kinds: dict[str, str] = field(default_factory=dict)  # overrides of the inferred kinds
+    inf_ok: frozenset[str] = frozenset()  # array parameters where +-inf is a legal value
+    empty_ok: frozenset[str] = frozenset()  # parameters where an empty array is legal
+
+
+DATA = "a NamedTuple: a plain container, validated by the function it is passed to"
+NOT_CALLABLE = "not a function"
+
+REGISTRY: dict[str, Case | str] = {
+    "__version__": NOT_CALLABLE,
+    "ShapeError": NOT_CALLABLE,
+    "AttentionResult": DATA,
+    "BlockCache": DATA,
+    "BlockParams": DATA,
+    "LayerNormCache": DATA,
+    "MHACache": DATA,
+    "OpCount": DATA,
+    "RNNCache": DATA,
+    # Part 1
+    "softmax": Case({"z": Z3, "axis": -1, "where": np.array([True, False, True])}),
+    "log_softmax": Case({"z": Z3, "axis": -1}),
+    "causal_mask": Case({"T": 2, "S": 3}),
+    "scaled_dot_product_attention": Case(
+        {"q": X23, "k": X23[::-1], "v": EYE2, "mask": np.tril(np.ones((2, 2), bool))}
+    ),
+    "split_heads": Case({"x": XB, "num_heads": 2}),
+    "merge_heads": Case({"x": XB.reshape(2, 3, 2)}),
+    "multi_head_attention": Case(
+        {
+            "x": XB,
+            "w_q": np.eye(D),
+            "w_k": np.eye(D),
+            "w_v": np.eye(D),
+            "w_o": np.eye(D),
+            "num_heads": 2,
+            "context": XB[::-1],
+            "mask": np.tril(np.ones((3, 3), bool)),
+        }
+    ),
+    "norm": Case({"x": Z3}),
+    "cosine_similarity": Case({"a": Z3, "b": P3}),
+    "one_hot": Case({"ids": [2, 0], "V": 3}, empty_ok=frozenset({"ids"})),
+    "embed": Case({"ids": [1, 0], "table": X23}, empty_ok=frozenset({"ids"})),
+    "linear": Case({"x": X23, "w": np.ones((3, 2)), "b": np.ones(2)}),
+    "relu": Case({"x": Z3}),
+    "compose_affine": Case({"layers": [(np.ones((3, 2)), np.ones(2)), (EYE2, np.zeros(2))]}),
+    "low_rank_approx": Case({"w": X23, "r": 1}),
+    "lora_param_count": Case({"d_in": 8, "d_out": 4, "r": 2}),
+    "lora_merge": Case({"w": X23, "a": np.ones((2, 1)), "b": np.ones((1, 3)), "alpha": 2.0}),
+    "check_row_stochastic": Case({"p": STOCH, "name": "p"}),
+    "stationary_distribution": Case({"p": STOCH}),
+    "spectral_gap": Case({"p": STOCH}),
+    # Part 2
+    "default_step": Case({"x": Z3, "method": "forward"}),
+    "numerical_grad": Case({"f": _bounded, "x": Z3, "h": 1e-5, "method": "central"}),
+    "numerical_jacobian": Case({"f": np.tanh, "x": Z3, "h": 1e-5}),
+    "numerical_hessian": Case({"f": _bounded, "x": Z3[:2], "h": 1e-4}),
+    "grad_check": Case({"f": _bounded, "grad": _bounded_grad, "x": Z3, "h": 1e-5}),
+    "Value.__init__": Case({"data": 2.0, "label": "x"}, call=Value, target=Value.__init__),
+    "Value.tanh": Case({}, call=lambda: Value(0.5).tanh(), target=Value.tanh),
+    "Value.exp": Case({}, call=lambda: Value(0.5).exp(), target=Value.exp),
+    "Value.log": Case({}, call=lambda: Value(0.5).log(), target=Value.log),
+    "Value.sigmoid": Case({}, call=lambda: Value(0.5).sigmoid(), target=Value.sigmoid),
+    "Value.relu": Case({}, call=lambda: Value(0.5).relu(), target=Value.relu),
+    "Value.backward": Case({}, call=lambda: (Value(0.5) * 3).backward(), target=Value.backward),
+    "topological_order": Case({"root": Value(1.0) * 2}),
+    "count_ops": Case({"roots": (Value(1.0) * 2, Value(3.0))}),
+    "sigmoid": Case({"x": Z3}),
+    "sigmoid_grad": Case({"x": Z3}),
+    "tanh": Case({"x": Z3}),
+    "tanh_grad": Case({"x": Z3}),
+    "relu_grad": Case({"x": Z3}),
+    "gelu": Case({"x": Z3, "approximate": "tanh"}),
+    "gelu_grad": Case({"x": Z3, "approximate": "none"}),
+    "cross_entropy": Case({"logits": X23, "targets": [2, 0]}),
+    "cross_entropy_grad": Case({"logits": X23, "targets": [2, 0]}),
+    "softmax_jacobian": Case({"z": Z3}),
+    "softmax_backward": Case({"dout": Z3, "s": P3, "axis": -1}),
+    "layer_norm": Case({"x": X23, "gamma": np.ones(3), "beta": np.zeros(3), "eps": 1e-5}),
+    "layer_norm_backward": Case({"dout": np.ones((2, 3)), "cache": LN_CACHE}),
+    "linear_backward": Case({"dout": np.ones((2, 2)), "x": X23, "w": np.ones((3, 2))}),
+    "scaled_dot_product_attention_backward": Case(
+        {"dout": np.ones((2, 2)), "q": X23, "k": X23, "v": EYE2, "weights": np.full((2, 2), 0.5)}
+    ),
+    "multi_head_attention_forward": Case(
+        {
+            "x": XB,
+            "w_q": np.eye(D),
+            "w_k": np.eye(D),
+            "w_v": np.eye(D),
+            "w_o": np.eye(D),
+            "num_heads": 2,
+            "mask": np.tril(np.ones((3, 3), bool)),
+        }
+    ),
+    "multi_head_attention_backward": Case({"dout": np.ones((3, D)), "cache": MHA_CACHE}),
+    "rnn_forward": Case(
+        {
+            "x": np.ones((3, 2)),
+            "h0": np.zeros(2),
+            "w_xh": EYE2,
+            "w_hh": 0.5 * EYE2,
+            "b": np.zeros(2),
+        }
+    ),
+    "rnn_backward": Case({"dh": np.ones((3, 2)), "cache": RNN_CACHE}),
+    "block_forward": Case(
+        {"x": XB, "params": _block_params(), "num_heads": 2, "eps": 1e-5, "approximate": "tanh"}
+    ),
+    "block_backward": Case({"dout": np.ones((3, D)), "cache": BLOCK_CACHE}),
+    # Part 3
+    "check_distribution": Case({"p": P3, "name": "p", "atol": 1e-9}),
+    "entropy": Case({"p": P3, "unit": "bits"}),
+    "cross_entropy_dist": Case({"p": P3, "q": P3[::-1], "unit": "nats"}),
+    "kl_divergence": Case({"p": P3, "q": P3[::-1], "unit": "nats"}),
+    "mutual_information": Case({"joint": [[0.25, 0.25], [0.1, 0.4]], "unit": "bits"}),
+    "expectation": Case({"values": Z3, "probs": P3}),
+    "variance": Case({"values": Z3, "probs": P3}),
+    "minibatch_mean_variance": Case({"population": Z3, "batch_size": 2, "replace": False}),
+    "minibatch_means": Case(
+        {"population": Z3, "batch_size": 2, "n_batches": 3, "rng": RNG, "replace": True}
+    ),
+    "categorical_mle": Case({"counts": [3, 1, 0]}),
+    "categorical_map": Case({"counts": [3, 1, 0], "alpha": 2.0}),
+    "negative_log_likelihood": Case({"probs": P3, "observations": [0, 2, 2]}),
+    "map_linear_regression": Case({"x": X23.T, "y": Z3, "noise_var": 1.0, "prior_var": 2.0}),
+    "gaussian_neg_log_posterior": Case(
+        {"w": [0.5, -1.0], "x": X23.T, "y": Z3, "noise_var": 1.0, "prior_var": 2.0}
+    ),
+    "generate_corpus": Case({"rng": RNG, "n_sentences": 2, "start": "S", "max_steps": 100}),
+    "enumerate_sentences": Case(
+        {"grammar": {"S": [(0.5, ("a",)), (0.5, ("b", "c"))]}, "start": "S", "max_depth": 5}
+    ),
+    "NGramModel.__init__": Case({"n": 2, "k": 0.5}, call=NGramModel, target=NGramModel.__init__),
+    "NGramModel.fit": Case(
+        {"sentences": ["a b", ["b", "a"]]},
+        call=lambda **kw: NGramModel(2).fit(**kw),
+        target=NGramModel.fit,
+    ),
+    "NGramModel.counts": Case(
+        {"context": ["the"]}, call=lambda **kw: _model().counts(**kw), target=NGramModel.counts
+    ),
+    "NGramModel.distribution": Case(
+        {"context": "the"},
+        call=lambda **kw: _model().distribution(**kw),
+        target=NGramModel.distribution,
+    ),
+    "NGramModel.prob": Case(
+        {"token": "cat", "context": ["the"]},
+        call=lambda **kw: _model().prob(**kw),
+        target=NGramModel.prob,
+    ),
+    "NGramModel.log_prob": Case(
+        {"sentence": "the cat sat"},
+        call=lambda **kw: _model().log_prob(**kw),
+        target=NGramModel.log_prob,
+    ),
+    "NGramModel.nll": Case(
+        {"sentences": ["the cat sat"]},
+        call=lambda **kw: _model().nll(**kw),
+        target=NGramModel.nll,
+    ),
+    "NGramModel.sample": Case(
+        {"rng": RNG, "max_len": 5},
+        call=lambda **kw: _model().sample(**kw),
+        target=NGramModel.sample,
+    ),
+    "nats_to_bits": Case({"x": Z3}, inf_ok=frozenset({"x"})),
+    "bits_to_nats": Case({"x": Z3}, inf_ok=frozenset({"x"})),
+    "perplexity": Case({"mean_loss": [0.5, 2.0], "unit": "bits"}, inf_ok=frozenset({"mean_loss"})),
+    "perplexity_from_log_probs": Case({"log_probs": [-0.5, -2.0]}, inf_ok=frozenset({"log_probs"})),
+    "bits_per_byte": Case({"total_nats": 12.0, "n_bytes": 5}),
+    "apply_temperature": Case({"logits": Z3, "temperature": 0.7}),
+    "greedy": Case({"logits": X23}),
+    "top_k_filter": Case({"probs": P3, "k": 2}),
+    "top_p_filter": Case({"probs": P3, "p": 0.6}),
+    "sample": Case({"probs": P3, "rng": RNG, "size": (2, 3)}),
+}
+
+# ---- kinds of parameters and their hostile mutations -----------------------------------------
+
+NAMED_KINDS = {
+    "ids": "ids",
+    "targets": "ids",
+    "observations": "ids",
+    "mask": "mask",
+    "where": "mask",
+    "axis": "axis",
+    "name": "text",
+    "label": "text",
+    "token": "text",
+}
+
+
+def kind_of(param: inspect.Parameter, case: Case) -> str | None:
+    """The kind of a parameter: an override, its name, or its annotation."""
+    if param.name in case.kinds:
+        return case.kinds[param.name]
+    if param.name in NAMED_KINDS:
+        return NAMED_KINDS[param.name]
+    ann = str(param.annotation)
+    rules = [
+        ("Callable", "callable"),
+        ("np.random.Generator", "rng"),
+        ("Iterable[str | Sequence[str]]", "sentences"),
+        ("Sequence[str]", "tokens"),
+        ("Grammar", "grammar"),
+        ("Cache", "cache"),
+        ("BlockParams", "cache"),
+        ("Sequence[tuple[ArrayLike", "layers"),
+        ("ArrayLike", "array"),
+        ("int | tuple", "size"),
+        ("Value", "value"),
+        ("bool", "bool"),
+        ("float", "real"),
+        ("int", "int"),
+        ("str", "choice"),
+    ]
+    return next((k for pattern, k in rules if pattern in ann), None)
+
+
+class Mutation(NamedTuple):
+    label: str
+    value: Any
+    must_raise: bool  # False: a ValueError naming the parameter, or a result without NaN
+
+
+SHAPE_CHANGES = {"scalar", "extra trailing axis", "shorter last axis", "extra leading axis"}
+
+
+def _huge_int(v: np.ndarray) -> np.ndarray:
+    out = np.asarray(v).astype(object)
+    out.flat[0] = 10**400
+    return out
+
+
+def _with(v: np.ndarray, x: float) -> np.ndarray:
+    out = np.array(v, dtype=np.float64)
+    out.flat[0] = x
+    return out
+
+
+def _scaled(v: Any, factor: float) -> np.ndarray:
+    a = np.asarray(v, dtype=np.float64)
+    top = np.abs(a).max(initial=0.0)
+    return a if top == 0 else a / top * factor
+
+
+def array_mutations(v: Any, *, optional: bool, inf_ok: bool, empty_ok: bool) -> Iterator[Mutation]:
+    a = np.asarray(v, dtype=np.float64)
+    yield Mutation("complex", a + 1j, True)
+    yield Mutation("bool", np.ones(a.shape, dtype=bool), True)
+    yield Mutation("numeric strings", a.astype(str), True)
+    yield Mutation("a string", "1.0", True)
+    yield Mutation("ragged", [[1.0], [1.0, 2.0]], True)
+    yield Mutation("objects", [object()], True)
+    yield Mutation("integer beyond float64", _huge_int(a), True)
+    yield Mutation("nan", _with(a, np.nan), True)
+    if not inf_ok:
+        yield Mutation("inf", _with(a, np.inf), True)
+        yield Mutation("-inf", _with(a, -np.inf), True)
+    if not optional:
+        yield Mutation("None", None, True)
+    if not empty_ok:
+        empty = a[..., :0] if a.ndim else np.zeros(0)
+        yield Mutation("empty", empty, True)
+    if a.ndim:
+        yield Mutation("scalar", float(a.flat[0]), False)
+        yield Mutation("extra trailing axis", a[..., None], False)
+        if a.shape[-1] > 1:
+            yield Mutation("shorter last axis", a[..., :-1], False)
+    yield Mutation("extra leading axis", a[None], False)
+    yield Mutation("entries of 1e308", _scaled(a, 1e308), False)
+    yield Mutation("entries of 1e-320", _scaled(a, 1e-320), False)
+
+
+def id_mutations(v: Any, *, empty_ok: bool) -> Iterator[Mutation]:
+    a = np.asarray(v)
+    yield Mutation("floats", a.astype(np.float64), True)
+    yield Mutation("bool", np.zeros(a.shape, dtype=bool), True)
+    yield Mutation("complex", a + 0j, True)
+    yield Mutation("numeric strings", a.astype(str), True)
+    yield Mutation("None", None, True)
+    yield Mutation("integer beyond int64", _huge_int(a), True)
+    yield Mutation("negative id", np.where(np.arange(a.size).reshape(a.shape) == 0, -1, a), True)
+    yield Mutation("id out of range", np.where(np.arange(a.size).reshape(a.shape) == 0, 10**6, a), True)  # fmt: skip
+    if not empty_ok:
+        yield Mutation("empty", np.zeros(0, dtype=int), True)
+    yield Mutation("extra leading axis", a[None], False)
+
+
+def mutations(kind: str, value: Any, param: inspect.Parameter, case: Case) -> Iterator[Mutation]:
+    optional = "None" in str(param.annotation)
+    none = [] if optional else [Mutation("None", None, True)]
+    if kind == "array":
+        yield from array_mutations(
+            value,
+            optional=optional,
+            inf_ok=param.name in case.inf_ok,
+            empty_ok=param.name in case.empty_ok,
+        )
+    elif kind == "ids":
+        yield from id_mutations(value, empty_ok=param.name in case.empty_ok)
+    elif kind == "mask":
+        m = np.asarray(value)
+        yield Mutation("floats", m.astype(np.float64), True)
+        yield Mutation("wrong shape", np.ones((7, 7, 7), dtype=bool), True)
+        yield Mutation("all False", np.zeros(m.shape, dtype=bool), True)
+    elif kind in ("real", "int", "axis", "size"):
+        bad: list[Any] = [True, "1", 1j, [1.0], np.nan]
+        if kind == "real":
+            bad += [np.inf, -np.inf, 10**400]
+        if kind in ("int", "size"):
+            bad += [2.5, -1, 0]
+        if kind == "size":
+            bad += [(2.5,), ("3",), (True,)]
+        if kind == "axis":
+            bad += [2.5, 99]
+        for b in bad:
+            yield Mutation(repr(b), b, True)
+        yield from none
+    elif kind == "choice":
+        yield from [Mutation("unknown", "bogus", True), Mutation("int", 3, True), *none]
+    elif kind == "text":
+        yield from [Mutation("int", 3, True), Mutation("bytes", b"p", True), *none]
+    elif kind == "bool":
+        yield from [Mutation("a string", "no", True), Mutation("int", 1, True), *none]
+    elif kind == "rng":
+        for b in (None, 0, np.random.RandomState(0), np.random):
+            yield Mutation(type(b).__name__, b, True)
+    elif kind == "callable":
+        yield Mutation("not callable", 3, True)
+        yield Mutation("returns None", lambda z: None, True)
+        yield Mutation("returns nan", lambda z: np.full(np.shape(z), np.nan), True)
+        yield Mutation("returns strings", lambda z: np.full(np.shape(z), "1"), True)
+        yield Mutation("returns complex", lambda z: np.asarray(z) + 1j, True)
+    elif kind == "sentences":
+        for b in ("the cat sat", b"the cat", [1, 2], [], None, 3, [None]):
+            yield Mutation(repr(b), b, True)
+    elif kind == "tokens":
+        for b in (3, None, [1, 2], b"the"):
+            yield Mutation(repr(b), b, True)
+    elif kind == "cache":
+        for b in (None, (1, 2), 3):
+            yield Mutation(repr(b), b, True)
+    elif kind == "layers":
+        for b in ([], "ab", [(EYE2,)], None, [(EYE2, "ab")]):
+            yield Mutation(repr(b), b, True)
+    elif kind == "grammar":
+        bad_grammars = {
+            "negative weight": {"S": [(-1.0, ("a",))]},
+            "zero weight": {"S": [(0.0, ("a",)), (1.0, ("b",))]},
+            "nan weight": {"S": [(np.nan, ("a",))]},
+            "bool weight": {"S": [(True, ("a",))]},
+            "bare-string expansion": {"S": [(1.0, "ab")]},
+            "no rules": {"S": []},
+            "not a dict": [("S", "a")],
+        }
+        for label, g in bad_grammars.items():
+            yield Mutation(label, g, True)
+    elif kind == "value":
+        yield from [Mutation("float", 2.0, True), Mutation("None", None, True)]
+    else:  # pragma: no cover - test_every_parameter_has_a_kind fails first
+        raise AssertionError(kind)
+
+
+# ---- running a case ---------------------------------------------------------------------------
+
+
+def _entries() -> list[tuple[str, Case]]:
+    return [(n, c) for n, c in REGISTRY.items() if isinstance(c, Case)]
+
+
+def _target(name: str, case: Case) -> Callable[..., Any]:
+    if case.target is not None:
+        return case.target
+    return inspect.unwrap(getattr(llmath, name))
+
+
+def _params(name: str, case: Case) -> list[inspect.Parameter]:
+    sig = inspect.signature(_target(name, case))
+    return [p for p in sig.parameters.values() if p.name != "self"]
+
+
+def _invoke(name: str, case: Case, args: dict[str, Any]) -> Any:
+    fn = case.call if case.call is not None else getattr(llmath, name)
+    positional: list[Any] = []
+    keywords: dict[str, Any] = {}
+    for p in _params(name, case):
+        if p.name not in args:
+            continue
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            positional.extend(args[p.name])
+        else:
+            keywords[p.name] = args[p.name]
+    return fn(*positional, **keywords)
+
+
+def _arrays(result: Any) -> Iterator[np.ndarray]:
+    if isinstance(result, tuple | list):
+        for r in result:
+            yield from _arrays(r)
+    elif isinstance(result, np.ndarray) and result.dtype.kind == "f":
+        yield result
+    elif isinstance(result, float):
+        yield np.asarray(result)
+
+
+def _names(message: str, param: str) -> bool:
+    return re.search(rf"(?<![\w]){re.escape(param)}(?![\w])", message) is not None
+
+
+def _check(name: str, case: Case, param: str, m: Mutation) -> str | None:
+    """Run one mutation; return a description of the breach of contract, or None.
+
+    A changed shape may be reported as a mismatch by the *other* argument of the pair ("b must
+    have shape (M,) = (1,)"): a `ShapeError` naming any argument is accepted for those.
+    """
+    value = (m.value,) if param == "roots" else m.value
+    try:
+        result = _invoke(name, case, {**case.args, param: value})
+    except ValueError as err:
+        if _names(str(err), param):
+            return None
+        others = [p.name for p in _params(name, case)]
+        if m.label in SHAPE_CHANGES and isinstance(err, ShapeError):
+            if any(_names(str(err), o) for o in others):
+                return None
+        return f"{m.label}: ValueError does not name {param!r}: {err}"
+    except Exception as err:
+        return f"{m.label}: {type(err).__name__} instead of ValueError: {err}"
+    if m.must_raise:
+        return f"{m.label}: accepted silently, returned {result!r:.80}"
+    if any(np.isnan(a).any() for a in _arrays(result)):
+        return f"{m.label}: returned NaN instead of raising"
+    return None
+
+
+CASES = [
+    pytest.param(name, p.name, id=f"{name}-{p.name}")
+    for name, case in _entries()
+    for p in _params(name, case)
+]
+
+
+# ---- the tests --------------------------------------------------------------------------------
+
+
+def _public_names() -> set[str]:
+    names: set[str] = set()
+    for name in llmath.__all__:
+        obj = getattr(llmath, name)
+        if not inspect.isclass(obj) or issubclass(obj, tuple | BaseException):
+            names.add(name)  # a function, a NamedTuple, the error class, the version
+        else:  # a class with behaviour: its constructor and every public method
+            names.update(
+                f"{name}.{m}"
+                for m, v in vars(obj).items()
+                if inspect.isfunction(v) and (not m.startswith("_") or m == "__init__")
+            )
+    return names
+
+
+def test_every_public_name_is_registered() -> None:
+    missing = sorted(_public_names() - REGISTRY.keys())
+    assert not missing, f"register a valid call for each new public name in REGISTRY: {missing}"
+    stale = sorted(REGISTRY.keys() - _public_names())
+    assert not stale, f"REGISTRY names that are no longer public: {stale}"
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _entries()])
+def test_the_registered_call_is_valid_and_complete(name: str) -> None:
+    case = REGISTRY[name]
+    assert isinstance(case, Case)
+    names = {p.name for p in _params(name, case)}
+    assert set(case.args) <= names, f"unknown arguments {set(case.args) - names}"
+    required = {p.name for p in _params(name, case) if p.default is inspect.Parameter.empty} - {
+        "roots"
+    }
+    assert required <= set(case.args), f"give every required argument: {required - set(case.args)}"
+    result = _invoke(name, case, case.args)
+    assert not any(np.isnan(a).any() for a in _arrays(result))
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _entries()])
+def test_every_parameter_has_a_kind(name: str) -> None:
+    case = REGISTRY[name]
+    assert isinstance(case, Case)
+    unknown = [p.name for p in _params(name, case) if kind_of(p, case) is None]
+    assert not unknown, f"give these parameters a kind (NAMED_KINDS or Case.kinds): {unknown}"
+
+
+@pytest.mark.parametrize(("name", "param"), CASES)
+def test_hostile_input_raises_a_value_error_naming_the_argument(name: str, param: str) -> None:
+    case = REGISTRY[name]
+    assert isinstance(case, Case)
+    p = next(q for q in _params(name, case) if q.name == param)
+    kind = kind_of(p, case)
+    assert kind is not None
+    if param not in case.args:  # an optional argument left at its default: mutate it too
+        valid = p.default
+        if valid is None and kind in ("array", "ids", "mask"):
+            pytest.skip(f"{param} defaults to None and has no valid value registered")
+    else:
+        valid = case.args[param]
+    breaches = [b for m in mutations(kind, valid, p, case) if (b := _check(name, case, param, m))]
+    assert not breaches, f"{name}({param}=...):\n  " + "\n  ".join(breaches)
+
+
+ARRAY_PARAMS = [
+    (name, p.name)
+    for name, case in _entries()
+    for p in _params(name, case)
+    if kind_of(p, case) == "array" and p.name in case.args
+]
+
+
+@settings(max_examples=150)
+@given(st.sampled_from(ARRAY_PARAMS), st.integers(-320, 308), st.booleans())
+def test_any_magnitude_gives_a_number_or_a_value_error(
+    target: tuple[str, str], exponent: int, flip: bool
+) -> None:
+    name, param = target
+    case = REGISTRY[name]
+    assert isinstance(case, Case)
+    scaled = _scaled(case.args[param], 10.0**exponent) * (-1 if flip else 1)
+    breach = _check(name, case, param, Mutation(f"scaled to 1e{exponent}", scaled, False))
+    assert breach is None, f"{name}({param}=...): {breach}"
+
+
+def _lenient(x: ArrayLike, temperature: float) -> np.ndarray:
+    """What the contract forbids: numpy's own coercions and no checks at all."""
+    return np.real(np.asarray(x, dtype=np.complex128)) / float(temperature)
+
+
+def test_the_contract_test_catches_a_lenient_function() -> None:
+    case = Case({"x": Z3, "temperature": 1.0}, call=_lenient, target=_lenient)
+    params = {p.name: p for p in inspect.signature(_lenient).parameters.values()}
+    found = {
+        (param, m.label)
+        for param, p in params.items()
+        for m in mutations(kind_of(p, case) or "", case.args[param], p, case)
+        if _check("lenient", case, param, m)
+    }
+    for expected in [
+        ("x", "complex"),
+        ("x", "bool"),
+        ("x", "numeric strings"),
+        ("x", "integer beyond float64"),
+        ("x", "nan"),
+        ("x", "empty"),
+        ("temperature", "True"),
+        ("temperature", "'1'"),
+        ("temperature", "nan"),
+    ]:
+        assert expected in found
