@@ -34,6 +34,7 @@ __all__ = [
     "as_bool_mask",
     "as_float_array",
     "as_int_array",
+    "broadcast_leading",
     "check_bool",
     "check_cache",
     "check_choice",
@@ -503,7 +504,8 @@ def _extremes(arguments: dict[str, Any]) -> str:
             found.append((math.log10(big), f"max |{arg}| = {big:.3g}"))
             found.append((-math.log10(small), f"min nonzero |{arg}| = {small:.3g}"))
     found.sort(reverse=True)
-    return "; ".join(text for _, text in found[:2]) or "no numeric arguments"
+    extreme = [text for score, text in found if score >= 100][:2]  # beyond 1e100 or 1e-100
+    return "; ".join(extreme or [text for _, text in found[:1]]) or "no numeric arguments"
 
 
 def guard(func: Callable[P, R]) -> Callable[P, R]:
@@ -521,7 +523,7 @@ def guard(func: Callable[P, R]) -> Callable[P, R]:
         >>> square([1e200])
         Traceback (most recent call last):
         ...
-        ValueError: square: the result overflows float64 (overflow encountered in square); max |x| = 1e+200; min nonzero |x| = 1e+200
+        ValueError: square: the result overflows float64 (overflow encountered in square); max |x| = 1e+200
     """
     signature = inspect.signature(func)
 
