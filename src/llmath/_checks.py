@@ -74,7 +74,10 @@ _KINDS = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes"}
 
 
 def _real_array(x: object, *, name: str, expected: str) -> NDArray[Any]:
-    """`np.asarray(x)` if it holds real numbers (integers or floats), else raise naming `name`."""
+    """`np.asarray(x)` if its dtype is integer or float, else raise naming `name`.
+
+    Booleans, complex numbers, strings and object arrays are refused, not coerced.
+    """
     try:
         raw = np.asarray(x)
     except (TypeError, ValueError) as exc:  # e.g. a ragged nested list
@@ -87,22 +90,22 @@ def _real_array(x: object, *, name: str, expected: str) -> NDArray[Any]:
         raise ValueError(
             f"{name} must hold real numbers (integers or floats) of shape {expected}; got {what}"
         )
-    # An object array: Python ints too large for int64, Fractions, or things that are no numbers.
-    out = np.empty(raw.shape, dtype=np.float64)
-    for i, v in np.ndenumerate(raw):
+    # An object array (dtype kind "O") is never converted: it holds None, strings mixed with
+    # numbers, or Python ints beyond int64. Say which, naming the first offending entry.
+    for v in raw.flat:
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 2**63:
+            big = "too large for float64 (at most about 1.8e308)"
+            if abs(v) < 2**1024:
+                big = "beyond int64: pass it as a float"
+            raise ValueError(f"{name} holds an integer {big}; got {_what(v)}")
         if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
             raise ValueError(
                 f"{name} must hold real numbers (integers or floats) of shape {expected}; "
                 f"got {_what(v)} of type {type(v).__name__}"
             )
-        try:
-            out[i] = float(v)
-        except OverflowError:
-            raise ValueError(
-                f"{name} holds an integer too large for float64 (at most about 1.8e308); "
-                f"got {_what(v)}"
-            ) from None
-    return out
+    raise ValueError(
+        f"{name} must be an array of integers or floats of shape {expected}; got dtype object"
+    )
 
 
 def as_float_array(
