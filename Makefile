@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: serve build test lint browser bench clean
+.PHONY: serve build test lint browser bench clean pdf
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ serve: $(STAMP)
 ## It uses the execution cache; LLMATH_BOOK_CACHE=off make build builds cold, as CI does.
 build: $(STAMP)
 	$(BIN)/python -m mkdocs build --strict
+
+## make pdf: the PDF edition, site/llmath.pdf: a strict build, then every page in nav order printed
+## by Chromium (tools/pdf.py; contents, bookmarks and links inside the PDF). The Pages workflow runs it.
+pdf: build browser
+	$(BIN)/python tools/pdf.py --site site --out site/llmath.pdf
 
 ## make bench: cold, warm and edit-loop build times, and page weight in Chromium (a few minutes)
 bench: $(STAMP) browser

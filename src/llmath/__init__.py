@@ -97,7 +97,7 @@ from llmath.probability import (
     variance,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AttentionResult",
