@@ -132,7 +132,7 @@ def generate_corpus(
     start: str = "S",
     max_steps: int = 10_000,
 ) -> list[str]:
-    """Sample sentences from a probabilistic grammar (by default [GRAMMAR][llmath.probability.ngram.GRAMMAR]).
+    r"""Sample sentences from a probabilistic grammar (by default [GRAMMAR][llmath.probability.ngram.GRAMMAR]).
 
     Nothing is downloaded: the corpus is generated, so it is the same on every machine for the
     same seed, and its true distribution is known.
