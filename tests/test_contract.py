@@ -12,14 +12,17 @@ How it is checked, so that a function added later is covered without new test co
 * Each parameter gets a *kind*, read from its type annotation (`ArrayLike` is an array, `float`
   a real hyperparameter, `np.random.Generator` an rng, ...); a parameter whose annotation is
   not understood fails `test_every_parameter_has_a_kind` until a kind is added here.
-* Every kind has hostile mutations. `MUST_RAISE` ones (complex, bool, numeric strings, `None`,
-  ragged lists, integers beyond float64, NaN, infinity, empty arrays, `2.5` for a count, a bare
-  string for a list of sentences, ...) must raise `ValueError` naming the parameter.
-  `MAY_PASS` ones (a wrong number of axes, entries of 1e308 or 1e-320) must either raise that
-  `ValueError` or return a result without NaN; nothing else may escape (pytest turns numpy's
-  warnings into errors here).
+* Every kind has hostile mutations. Those marked `must_raise` (complex, bool, numeric strings,
+  `None`, ragged lists, integers beyond float64, NaN, infinity, empty arrays, `2.5` for a
+  count, a bare string for a list of sentences, ...) must raise `ValueError` naming the
+  parameter (`ShapeError` for an empty or ragged array). The others (a wrong number of axes,
+  entries of 1e308 or 1e-320) must either raise that `ValueError` (or a `ShapeError` naming the
+  other argument of a mismatched pair) or return a result without NaN; nothing else may escape
+  (pytest turns numpy's warnings into errors here).
 * A Hypothesis test scales every array argument of every function by a random power of ten
-  from 1e-320 to 1e308, with the same rule as `MAY_PASS`.
+  from 1e-320 to 1e308, with the same rule as the shape and magnitude mutations.
+* `test_the_contract_test_catches_a_lenient_function` checks the checker on a function that
+  does what the contract forbids.
 """
 
 from __future__ import annotations
@@ -316,6 +319,7 @@ class Mutation(NamedTuple):
 
 
 SHAPE_CHANGES = {"scalar", "extra trailing axis", "shorter last axis", "extra leading axis"}
+ALWAYS_SHAPES = {"empty", "ragged"}  # these are wrong shapes whatever the values: ShapeError
 
 
 def _huge_int(v: np.ndarray) -> np.ndarray:
@@ -510,6 +514,8 @@ def _check(name: str, case: Case, param: str, m: Mutation) -> str | None:
     try:
         result = _invoke(name, case, {**case.args, param: value})
     except ValueError as err:
+        if m.label in ALWAYS_SHAPES and not isinstance(err, ShapeError):
+            return f"{m.label}: {type(err).__name__} instead of ShapeError: {err}"
         if _names(str(err), param):
             return None
         others = [p.name for p in _params(name, case)]
