@@ -405,7 +405,7 @@ def mutations(kind: str, value: Any, param: inspect.Parameter, case: Case) -> It
         if kind == "real":
             bad += [np.inf, -np.inf, 10**400]
         if kind in ("int", "size"):
-            bad += [2.5, -1, 0]
+            bad += [2.5, -1, 0, 10**400]
         if kind == "size":
             bad += [(2.5,), ("3",), (True,)]
         if kind == "axis":

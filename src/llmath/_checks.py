@@ -266,8 +266,14 @@ def broadcast_leading(
         ) from None
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def check_positive_int(value: object, *, name: str, at_least: int = 1) -> int:
     """Return `value` if it is an integer >= `at_least` (default 1), else raise `ValueError` naming it.
+
+    `2.0`, `"2"` and `True` are refused, and so is an integer beyond int64 (an array axis of
+    that length cannot exist, and numpy would raise `OverflowError` deep inside).
 
     Examples:
         >>> check_positive_int(3, name="r")
@@ -279,8 +285,10 @@ def check_positive_int(value: object, *, name: str, at_least: int = 1) -> int:
     """
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
         n = int(value)
-        if n >= at_least:
+        if at_least <= n <= _INT64_MAX:
             return n
+        if n > _INT64_MAX:  # no array axis, count or index can be this long
+            raise ValueError(f"{name} must be at most 2**63 - 1; got {_what(value)}")
     kind = "a positive integer" if at_least == 1 else f"an integer >= {at_least}"
     raise ValueError(f"{name} must be {kind}; got {_what(value)}")
 
