@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,17 @@ def bibtex(cff: dict[str, Any] | None = None) -> str:
         "note": f"Version {cff['version']}. Source code: \\url{{{cff['repository-code']}}}",
     }
     width = max(map(len, fields))
-    body = ",\n".join(f"  {k.ljust(width)} = {{{v}}}" for k, v in fields.items())
+    indent = " " * (width + 6)  # continuation lines start under the opening brace's content
+    body = ",\n".join(
+        textwrap.fill(
+            f"  {k.ljust(width)} = {{{v}}}",
+            width=80,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        for k, v in fields.items()
+    )
     return f"@misc{{llmath{_year(cff)},\n{body}\n}}"
 
 
