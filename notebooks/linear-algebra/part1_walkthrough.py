@@ -21,6 +21,17 @@
 # vocabulary size; $Q, K, V$ are only matrices.
 
 # %%
+# Running this notebook outside the book's repository (Colab, a fresh Jupyter)? This cell
+# installs llmath from GitHub first. Where llmath is importable already, it does nothing.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("llmath") is None:
+    package = "llmath @ git+https://github.com/llmath/llmath"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
+
+# %%
 import numpy as np
 import torch
 
