@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# `mkdocs serve` mounts the site at the path of site_url (/llmath/ by default, as on GitHub Pages);
+# a local server keeps it at the root, where tools/bench.py and the README expect it.
+serve bench: export LLMATH_SITE_URL = http://127.0.0.1:8000/
+
 ## make serve: install (first time) and serve the book at http://127.0.0.1:8000 with live reload.
 ## --dirty rebuilds only the pages an edit touches; the execution cache (.cache/llmath-book) knows
 ## which pages use which module, so a change in src/ re-runs exactly the pages that depend on it.
