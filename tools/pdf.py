@@ -158,6 +158,7 @@ class Book:
         return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
     def _collect_head(self, soup: BeautifulSoup, url: str, seen: set[str]) -> None:
+        # every page's stylesheets, print.css (mkdocs.yml extra_css) included, once each
         for link in soup.head.find_all("link", rel="stylesheet"):
             href = posixpath.normpath(posixpath.join(url, link["href"]))
             if href not in seen:
@@ -188,7 +189,6 @@ class Book:
         body: list[str] = []
         for n, entry in enumerate(self.nav):
             body.append(self._section(entry, 0, ids, seen, first=n == 0))
-        self.head.append('<link rel="stylesheet" href="assets/print.css">')
         return self._document("\n".join(body))
 
     def _section(
