@@ -58,6 +58,7 @@ def _env(tree: Path, cache: Path) -> dict[str, str]:
         **os.environ,
         "PYTHONPATH": str(tree / "src"),  # the copy's llmath, not the editable install's
         "LLMATH_BOOK_CACHE": str(cache),
+        "LLMATH_SITE_URL": "http://127.0.0.1:8000/",  # serve at the root, as `make serve` does
         "NO_MKDOCS_2_WARNING": "1",
     }
 
