@@ -414,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or args.site / "llmath.pdf"
     book = build_pdf(args.site, out, config=args.config)
     pages = sum(1 for e in walk(book.nav) if e.url is not None)
-    print(f"{out}: {pages} pages of llmath {book.version}, {out.stat().st_size / 1e6:.1f} MB")
+    size = out.stat().st_size / 1e6
+    print(f"{out}: llmath {book.version}, the {pages} pages of the nav in one PDF, {size:.1f} MB")
     return 0
 
 
