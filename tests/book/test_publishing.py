@@ -213,6 +213,43 @@ def test_404_page_is_styled_at_any_depth(host: str, missing: str) -> None:
     assert "404" in (state["h1"] or "")
 
 
+SELECT_JS = """(id) => {
+  let p = document.getElementById(id).nextElementSibling;
+  while (p && p.tagName !== 'P') p = p.nextElementSibling;
+  const range = document.createRange();
+  range.selectNodeContents(p);
+  document.getSelection().removeAllRanges();
+  document.getSelection().addRange(range);
+  return p.textContent.trim().replace(/\\s+/g, ' ');
+}"""
+
+
+@pytest.mark.browser
+def test_errata_link_sends_the_selected_text_and_its_section(site: BuiltSite, host: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    article = site.soup(site.page("linear-algebra/attention")).select_one("article")
+    assert article is not None
+    heading = next(h for h in article.select("h2[id]") if h.find_next_sibling("p"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=pdf_tool.FLAGS)
+        try:
+            page = browser.new_page()
+            page.route(re.compile(r"^https://github\.com/"), lambda route: route.abort())
+            page.goto(host + "linear-algebra/attention/", wait_until="load")
+            selected = page.evaluate(SELECT_JS, heading["id"])
+            with page.expect_request(re.compile(r"^https://github\.com/")) as request:
+                page.click("a[data-llmath-errata]")
+            url = request.value.url
+        finally:
+            browser.close()
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    title = " ".join(heading.get_text(" ").replace("¶", "").split())
+    assert query["section"] == f"{title} (#{heading['id']})"
+    assert query["wrong"].strip() == f"> {selected}"[:1502].strip()
+    assert query["page"] == SITE_URL + "linear-algebra/attention/"
+
+
 def _flat_outline(outline: list[object], depth: int = 0) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for item in outline:

@@ -111,10 +111,11 @@ def test_errata_link_prefills_the_form_by_its_field_ids() -> None:
     assert {"template", "title", "page", "version"} <= params
     assert params - {"template", "title"} <= set(_errata_fields())
     assert "template=errata.yml" in query
-    # the section is added when clicked, under the form's own id
+    # errata.js adds the section and the selected text when clicked, under the form's own ids
     script = (ROOT / "docs" / "assets" / "errata.js").read_text(encoding="utf-8")
-    assert 'searchParams.set("section"' in script
-    assert "section" in _errata_fields()
+    added = set(re.findall(r'searchParams\.set\("(\w+)"', script))
+    assert added == {"section", "wrong"}
+    assert added <= set(_errata_fields())
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
