@@ -1,8 +1,14 @@
 """Open every page of the built book in headless Chromium, on loopback only.
 
 Checks what only a real browser shows: every equation rendered with the site's own KaTeX fonts,
-no request leaving the site, no JavaScript error, figures following the dark theme, and no page
-wider than a phone screen.
+no request leaving the site, no JavaScript error, no raw TeX left as text, no page wider than a
+phone screen, wide equations that scroll with a visible cue and keyboard access, code that fits
+the desktop column, right-aligned tabular numbers, figures following the dark theme, and no
+serious or critical axe-core (WCAG 2 A/AA) violation.
+
+One browser and one page visit every page on a phone and on a desktop, and the pages with figures
+(plus six others, for contrast) in dark mode; each visit records what it measured, and the tests
+below assert on those records.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +39,34 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+CODE_COLUMNS = 88  # a code line this long must fit the desktop column without scrolling
+
+# axe-core, WCAG 2 A and AA. KaTeX's HTML copy of each formula is aria-hidden and drawn in the
+# text colour (assistive technology reads its MathML copy); leaving it out halves axe's time.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]},
+    "resultTypes": ["violations"],
+}
+AXE_CONTEXT = {"exclude": [[".katex-html"]]}
+# The phone and dark visits re-run only the rules a narrow screen or a dark palette can change.
+AXE_PHONE = {**AXE_OPTIONS, "runOnly": {"type": "rule", "values": ["scrollable-region-focusable"]}}
+AXE_DARK = {
+    **AXE_OPTIONS,
+    "runOnly": {"type": "rule", "values": ["color-contrast", "link-in-text-block"]},
+}
+# axe builds its model of the whole page (KaTeX makes that large) for any rule, so the dark
+# palette is checked on the six kinds of page the issue measured rather than on all of them.
+DARK_AXE_PAGES = (
+    "",
+    "linear-algebra/attention/",
+    "calculus/layer-norm/",
+    "probability/sampling/",
+    "notebooks/linear-algebra/part1_walkthrough/",
+    "api/",
+)
+BLOCKING = ("serious", "critical")
 
 
 def _chromium() -> str:
@@ -64,7 +100,7 @@ def origin(site: BuiltSite) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     executable = _chromium()
@@ -75,16 +111,25 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-MATH_JS = """async () => {
-  await document.fonts.ready;
-  const all = [...document.querySelectorAll('article .arithmatex')];
-  const rendered = all.filter(n => n.querySelector('.katex-html'));
-  const errors = document.querySelectorAll('.katex-error').length;
-  return {all: all.length, rendered: rendered.length, errors,
-          font: document.fonts.check('16px KaTeX_Main'),
-          fontsLoaded: [...document.fonts].filter(f => f.family.includes('KaTeX') && f.status === 'loaded').length,
-          overflow: document.documentElement.scrollWidth - window.innerWidth};
-}"""
+@dataclass
+class Tab:
+    """One page object for the whole module, with everything it requested or logged."""
+
+    page: Any
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def tab(browser: Any) -> Iterator[Tab]:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    tab = Tab(page)
+    page.on("request", lambda r: tab.requests.append(r.url))
+    page.on("pageerror", lambda e: tab.errors.append(str(e)))
+    page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    yield tab
+    context.close()
 
 
 def _urls(site: BuiltSite) -> list[str]:
@@ -95,18 +140,157 @@ def _urls(site: BuiltSite) -> list[str]:
     return urls
 
 
-def test_every_page_renders_offline(site: BuiltSite, origin: str, browser: object) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
-    page = context.new_page()
-    requests: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    total_math = 0
+def _axe_script() -> str:
+    from axe_playwright_python.sync_playwright import Axe  # bundles axe-core's axe.min.js
+
+    return str(Axe().axe_script)
+
+
+# Waits for fonts (book.js re-measures once they are in), then one frame for its pass.
+SETTLE_JS = """async () => {
+  await document.fonts.ready;
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+}"""
+
+PHONE_JS = """() => {
+  const all = [...document.querySelectorAll('article .arithmatex')];
+  const rendered = all.filter(n => n.querySelector('.katex-html'));
+  // display equations wider than their box: each must scroll, show scroll shadows (background
+  // gradients attached to the scrolled content) and be reachable by keyboard, with a label
+  const wide = [], bare = [];
+  for (const box of document.querySelectorAll('article div.arithmatex')) {
+    if (!box.querySelector('.katex-display') || box.scrollWidth <= box.clientWidth + 1) continue;
+    wide.push(box);
+    const s = getComputedStyle(box);
+    const ok = /auto|scroll/.test(s.overflowX) && /gradient/.test(s.backgroundImage)
+      && /local/.test(s.backgroundAttachment) && box.getAttribute('tabindex') === '0'
+      && (box.getAttribute('aria-label') || '').length > 0;
+    if (!ok) bare.push((box.querySelector('annotation') || box).textContent.trim().slice(0, 70));
+  }
+  // raw TeX left as visible text, anywhere on the page (API sections and navigation included)
+  const skip = 'code, pre, script, style, noscript, textarea, svg, .katex';
+  // $$, \\(, \\[, or $…$ opening on a non-space (`$W_{xh} = $`) and not a price (`$5 and $6`)
+  const tex = /\\$\\$|\\\\\\(|\\\\\\[|\\$[^\\s$][^$]*?\\$(?!\\d)/;
+  const leaks = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest(skip)) continue;
+    const m = n.textContent.match(tex);
+    if (m) leaks.push(n.textContent.slice(Math.max(0, m.index - 30), m.index + 40).trim());
+  }
+  return {all: all.length, rendered: rendered.length,
+          errors: document.querySelectorAll('.katex-error').length,
+          fontsLoaded: [...document.fonts].filter(f => f.family.includes('KaTeX') && f.status === 'loaded').length,
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          wide: wide.length, bare, leaks};
+}"""
+
+DESKTOP_JS = """(columns) => {
+  const visible = el => el.getClientRects().length > 0 && el.clientWidth > 0;
+  // code blocks whose longest line fits the column must not scroll, and the copy button sits in
+  // the block's right padding, clear of the first line
+  const scrolls = [], covered = [];
+  for (const code of document.querySelectorAll('article pre > code')) {
+    if (!visible(code)) continue;
+    const longest = Math.max(...code.textContent.split('\\n').map(l => l.length));
+    if (longest <= columns && code.scrollWidth > code.clientWidth + 1)
+      scrolls.push(`${longest} chars: ${code.textContent.trim().split('\\n')[0].slice(0, 50)}`);
+    const button = code.parentElement.querySelector(':scope > .md-clipboard');
+    if (button && visible(button)) {
+      const box = code.getBoundingClientRect();
+      const textEnd = box.right - parseFloat(getComputedStyle(code).paddingRight);
+      if (button.getBoundingClientRect().left < textEnd - 1)
+        covered.push(code.textContent.trim().split('\\n')[0].slice(0, 50));
+    }
+  }
+  const cells = [...document.querySelectorAll('article table[data-key] td')].map(td => {
+    const s = getComputedStyle(td);
+    return [s.textAlign, s.fontVariantNumeric];
+  });
+  const outputs = [...document.querySelectorAll('article pre.llm-output > code')].map(c => {
+    const s = getComputedStyle(c);
+    return [s.whiteSpace, s.fontFamily, s.overflowX];
+  });
+  const captions = sel => [...document.querySelectorAll(sel)].map(n => [
+    n.closest('[id]') ? n.closest('[id]').id : '', (n.querySelector('.llm-label') || {}).textContent || '']);
+  return {scrolls, covered, cells, outputs,
+          figures: captions('article .llm-figure > figcaption'),
+          tables: captions('article table[data-key] > caption')};
+}"""
+
+DARK_JS = """() => {
+  const body = getComputedStyle(document.querySelector('.md-typeset')).color;
+  return [...document.querySelectorAll('.llm-figure svg text')].slice(0, 5)
+    .map(t => [getComputedStyle(t).fill, body]);
+}"""
+
+
+def _open(tab: Tab, origin: str, url: str) -> None:
+    tab.page.goto(f"{origin}/{url}", wait_until="load")
+    tab.page.evaluate(SETTLE_JS)
+
+
+def _axe(tab: Tab, url: str, axe: str, context: dict, options: dict) -> list[str]:
+    """Run axe-core on the open page and return its serious/critical findings."""
+    tab.page.evaluate(axe)
+    result = tab.page.evaluate("([c, o]) => axe.run(c, o)", [context, options])
+    return [
+        f"/{url}: {v['id']} ({v['impact']}) x{len(v['nodes'])}: {v['nodes'][0]['html'][:120]}"
+        for v in result["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
+
+@dataclass
+class Run:
+    pages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    axe: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def phone(site: BuiltSite, origin: str, tab: Tab) -> Run:
+    run, axe = Run(), _axe_script()
+    tab.page.set_viewport_size(PHONE)
+    tab.page.emulate_media(color_scheme="light")
     for url in _urls(site):
-        page.goto(f"{origin}/{url}", wait_until="load")
-        m = page.evaluate(MATH_JS)
+        _open(tab, origin, url)
+        run.axe += _axe(tab, url, axe, AXE_CONTEXT, AXE_PHONE)
+        run.pages[url] = tab.page.evaluate(PHONE_JS)
+    return run
+
+
+@pytest.fixture(scope="module")
+def desktop(site: BuiltSite, origin: str, tab: Tab, phone: Run) -> Run:
+    run, axe = Run(), _axe_script()
+    tab.page.set_viewport_size(DESKTOP)
+    tab.page.emulate_media(color_scheme="light")
+    for url in _urls(site):
+        _open(tab, origin, url)
+        run.axe += _axe(tab, url, axe, AXE_CONTEXT, AXE_OPTIONS)
+        run.pages[url] = tab.page.evaluate(DESKTOP_JS, CODE_COLUMNS)
+    return run
+
+
+@pytest.fixture(scope="module")
+def dark(site: BuiltSite, origin: str, tab: Tab, desktop: Run) -> Run:
+    run, axe = Run(), _axe_script()
+    tab.page.set_viewport_size(DESKTOP)
+    tab.page.emulate_media(color_scheme="dark")
+    for url in _urls(site):
+        has_figure = "llm-figure" in (site.path / url / "index.html").read_text(encoding="utf-8")
+        if not (has_figure or url in DARK_AXE_PAGES):
+            continue
+        _open(tab, origin, url)
+        if url in DARK_AXE_PAGES:
+            run.axe += _axe(tab, url, axe, AXE_CONTEXT, AXE_DARK)
+        run.pages[url] = {"figure_text": tab.page.evaluate(DARK_JS)}
+    tab.page.emulate_media(color_scheme="light")
+    return run
+
+
+def test_every_page_renders_offline(phone: Run, origin: str, tab: Tab) -> None:
+    total_math = 0
+    for url, m in phone.pages.items():
         assert m["rendered"] == m["all"], (
             f"/{url}: {m['all'] - m['rendered']} equations not rendered"
         )
@@ -118,30 +302,72 @@ def test_every_page_renders_offline(site: BuiltSite, origin: str, browser: objec
         )
         total_math += m["all"]
     assert total_math > 100
-    remote = [u for u in requests if not u.startswith((origin, "data:", "blob:"))]
+    remote = [u for u in tab.requests if not u.startswith((origin, "data:", "blob:"))]
     assert not remote, f"requests left the site: {remote[:5]}"
-    assert not errors, f"JavaScript errors: {errors[:5]}"
-    context.close()
+    assert not tab.errors, f"JavaScript errors: {tab.errors[:5]}"
 
 
-def test_figures_follow_the_dark_theme(site: BuiltSite, origin: str, browser: object) -> None:
-    context = browser.new_context(color_scheme="dark", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    page = context.new_page()
+def test_wide_equations_scroll_with_a_visible_cue(phone: Run) -> None:
+    bare = [f"/{url}: {tex}" for url, m in phone.pages.items() for tex in m["bare"]]
+    assert not bare, (
+        f"{len(bare)} display equations overflow a phone with no scroll cue:\n"
+        + "\n".join(bare[:10])
+    )
+
+
+def test_no_raw_tex_left_as_text(phone: Run) -> None:
+    leaks = [f"/{url}: …{text}…" for url, m in phone.pages.items() for text in m["leaks"]]
+    assert not leaks, f"{len(leaks)} raw TeX fragments shown as text:\n" + "\n".join(leaks[:10])
+
+
+def test_code_fits_the_desktop_column(desktop: Run) -> None:
+    scrolls = [f"/{url}: {c}" for url, m in desktop.pages.items() for c in m["scrolls"]]
+    assert not scrolls, f"code of ≤ {CODE_COLUMNS} columns scrolls at 1280 px:\n" + "\n".join(
+        scrolls[:10]
+    )
+    covered = [f"/{url}: {c}" for url, m in desktop.pages.items() for c in m["covered"]]
+    assert not covered, "the copy button covers the first line:\n" + "\n".join(covered[:10])
+
+
+def test_numbers_are_right_aligned_tabular_and_arrays_monospace(desktop: Run) -> None:
+    cells = 0
+    for url, m in desktop.pages.items():
+        for align, numeric in m["cells"]:
+            assert align == "right" and "tabular-nums" in numeric, (
+                f"/{url}: numeric cell is text-align {align}, font-variant-numeric {numeric}"
+            )
+            cells += 1
+        for white_space, family, overflow in m["outputs"]:
+            assert white_space == "pre" and "monospace" in family and overflow == "auto", (
+                f"/{url}: printed array shown as {white_space} / {family} / overflow {overflow}"
+            )
+    assert cells > 100
+
+
+def test_figures_and_tables_are_numbered(desktop: Run) -> None:
     figures = 0
-    for url in _urls(site):
-        if "llm-figure" not in (site.path / url / "index.html").read_text(encoding="utf-8"):
-            continue
-        page.goto(f"{origin}/{url}", wait_until="load")
-        colours = page.evaluate("""() => {
-          const body = getComputedStyle(document.querySelector('.md-typeset')).color;
-          return [...document.querySelectorAll('.llm-figure svg text')].slice(0, 5)
-            .map(t => [getComputedStyle(t).fill, body]);
-        }""")
-        assert colours, f"/{url}: figure without text"
-        for fill, body in colours:
+    for url, m in desktop.pages.items():
+        for kind, found in (("Figure", m["figures"]), ("Table", m["tables"])):
+            expected = [(f"{kind.lower()}-{i}", f"{kind} {i}.") for i in range(1, len(found) + 1)]
+            assert [tuple(f) for f in found] == expected, f"/{url}: {kind.lower()} labels {found}"
+        figures += len(m["figures"])
+    assert figures >= 3
+
+
+def test_figures_follow_the_dark_theme(dark: Run) -> None:
+    pages = 0
+    for url, m in dark.pages.items():
+        for fill, body in m["figure_text"]:
             assert fill == body, (
                 f"/{url}: figure text {fill} does not follow the theme colour {body}"
             )
-        figures += 1
-    assert figures >= 3
-    context.close()
+        pages += bool(m["figure_text"])
+    assert pages >= 3
+
+
+def test_no_serious_accessibility_violations(phone: Run, desktop: Run, dark: Run) -> None:
+    """axe-core WCAG 2 A/AA on every page: all rules on the desktop, and again the rules that a
+    phone (scrollable regions) or the dark palette (contrast) can change; dark on six pages."""
+    found = [f"phone {v}" for v in phone.axe] + [f"desktop {v}" for v in desktop.axe]
+    found += [f"dark {v}" for v in dark.axe]
+    assert not found, f"{len(found)} serious/critical axe violations:\n" + "\n".join(found[:15])
