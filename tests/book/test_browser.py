@@ -190,13 +190,16 @@ DESKTOP_JS = """(columns) => {
   // code blocks whose longest line fits the column must not scroll, and the copy button sits in
   // the block's right padding, clear of the first line
   const scrolls = [], covered = [];
+  let buttons = 0;
   for (const code of document.querySelectorAll('article pre > code')) {
     if (!visible(code)) continue;
     const longest = Math.max(...code.textContent.split('\\n').map(l => l.length));
     if (longest <= columns && code.scrollWidth > code.clientWidth + 1)
       scrolls.push(`${longest} chars: ${code.textContent.trim().split('\\n')[0].slice(0, 50)}`);
-    const button = code.parentElement.querySelector(':scope > .md-clipboard');
+    const button = code.parentElement.querySelector(
+      ':scope > .md-code__nav .md-code__button, :scope > .md-clipboard');
     if (button && visible(button)) {
+      buttons += 1;
       const box = code.getBoundingClientRect();
       const textEnd = box.right - parseFloat(getComputedStyle(code).paddingRight);
       if (button.getBoundingClientRect().left < textEnd - 1)
@@ -213,7 +216,7 @@ DESKTOP_JS = """(columns) => {
   });
   const captions = sel => [...document.querySelectorAll(sel)].map(n => [
     n.closest('[id]') ? n.closest('[id]').id : '', (n.querySelector('.llm-label') || {}).textContent || '']);
-  return {scrolls, covered, cells, outputs,
+  return {scrolls, covered, buttons, cells, outputs,
           figures: captions('article .llm-figure > figcaption'),
           tables: captions('article table[data-key] > caption')};
 }"""
@@ -327,6 +330,7 @@ def test_code_fits_the_desktop_column(desktop: Run) -> None:
     )
     covered = [f"/{url}: {c}" for url, m in desktop.pages.items() for c in m["covered"]]
     assert not covered, "the copy button covers the first line:\n" + "\n".join(covered[:10])
+    assert sum(m["buttons"] for m in desktop.pages.values()) > 50, "copy buttons not found"
 
 
 def test_numbers_are_right_aligned_tabular_and_arrays_monospace(desktop: Run) -> None:
