@@ -319,11 +319,15 @@ def file_hash(path: Path) -> str:
     return _HASHES[key]
 
 
+# Files outside docs/examples that example code reads (the home page's citation box).
+READ_BY_EXAMPLES = (ROOT / "CITATION.cff",)
+
+
 def _data_files() -> list[Path]:
-    """Non-Python files under docs/examples (data an example may read): every key includes them."""
-    return sorted(
-        p for p in (DOCS / "examples").rglob("*") if p.is_file() and p.suffix not in {".py", ".pyc"}
-    )
+    """Data an example may read: every key includes it (non-Python files under docs/examples,
+    and READ_BY_EXAMPLES)."""
+    inside = (p for p in (DOCS / "examples").rglob("*") if p.suffix not in {".py", ".pyc"})
+    return sorted({p for p in inside if p.is_file()} | {p for p in READ_BY_EXAMPLES if p.is_file()})
 
 
 def signature(parts: Iterable[str], deps: Iterable[Path]) -> str:
