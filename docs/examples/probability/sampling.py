@@ -98,7 +98,12 @@ def entropy_figure() -> str:
     ax.set_ylabel("entropy H (bits)")
     ax.set_ylim(-0.1, np.log2(V) + 0.2)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
-    return svg(fig, alt="Entropy of the next-token distribution against temperature")
+    return svg(
+        fig,
+        alt="Entropy of the next-token distribution against temperature",
+        caption="Entropy of the next-token distribution against the temperature τ, for the "
+        "running example and for the same logits with two tied maxima.",
+    )
 
 
 # ---------------------------------------------------------------- top-k and top-p
@@ -158,7 +163,12 @@ def adaptive_figure(p: float = 0.9) -> str:
         a.set_xlabel("rank r")
     axes[0].set_ylabel("probability")
     axes[0].legend(fontsize=8, frameon=False)
-    return svg(fig, alt=f"Top-p with p = {p} on a flat and on a peaked distribution")
+    return svg(
+        fig,
+        alt=f"Top-p with p = {p} on a flat and on a peaked distribution",
+        caption=f"Top-p with p = {p}: the tokens kept (blue) from a flat and from a peaked "
+        "Zipf-shaped distribution.",
+    )
 
 
 # ---------------------------------------------------------------- order of operations
