@@ -1,0 +1,4 @@
+"""Part 4: the transformer assembled from Parts 1-3: positions, norms, the MLP, the model, counts.
+
+Each module's public names are re-exported here and from `llmath`.
+"""
