@@ -30,6 +30,9 @@ from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from chromium import FLAGS, find_chromium  # noqa: E402
+
 PROSE_PAGE = ("docs/calculus/softmax-cross-entropy.md", "calculus/softmax-cross-entropy/")
 SRC_FILE = "src/llmath/calculus/layernorm.py"
 SRC_PAGE = "calculus/layer-norm/"
@@ -152,17 +155,6 @@ def serve_loop(tree: Path, env: dict[str, str]) -> dict[str, float]:
         log.close()
 
 
-_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 class _Counter:
     """Sums CDP `Network.loadingFinished` sizes: bytes on the wire, after gzip."""
 
@@ -180,7 +172,7 @@ def _transferred(pw: object, chromium: str, urls: list[str]) -> int:
     """Bytes on the wire (after gzip) for the last of `urls`, visited in order in a new profile."""
     with tempfile.TemporaryDirectory() as profile:
         browser = pw.chromium.launch_persistent_context(  # type: ignore[attr-defined]
-            profile, executable_path=chromium, headless=True, args=_FLAGS
+            profile, executable_path=chromium, headless=True, args=FLAGS
         )
         page = browser.new_page()
         for url in urls[:-1]:
@@ -231,7 +223,7 @@ def page_weights(site: Path) -> dict[str, float]:
         if "assets" not in p.parts and p.parent != site and "search" not in p.parts
     )
     out: dict[str, float] = {}
-    chromium = os.environ.get("LLMATH_CHROMIUM") or shutil.which("chromium") or "chromium"
+    chromium = find_chromium() or "chromium"
     base = f"http://127.0.0.1:{port}/"
     first: list[tuple[str, int]] = []
     with sync_playwright() as pw:

@@ -26,10 +26,8 @@ import argparse
 import functools
 import hashlib
 import http.server
-import os
 import posixpath
 import re
-import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -43,17 +41,12 @@ import yaml
 from bs4 import BeautifulSoup, Tag
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "tools") not in sys.path:  # also when loaded by path, as the tests do
+    sys.path.insert(0, str(ROOT / "tools"))
+from chromium import FLAGS, find_chromium  # noqa: E402
+
+__all__ = ["FLAGS", "build_pdf", "find_chromium"]
 PRINT_PATH = "/__print__.html"  # where the print view is served (never written to disk)
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 # ------------------------------------------------------------------------------------- the nav
@@ -303,19 +296,6 @@ class Book:
 
 
 # ---------------------------------------------------------------------------------- printing
-
-
-def find_chromium() -> str | None:
-    """`LLMATH_CHROMIUM`, else Debian's chromium, else Google Chrome (as the browser tests)."""
-    for candidate in (
-        os.environ.get("LLMATH_CHROMIUM"),
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-    ):
-        if candidate and shutil.which(candidate):
-            return shutil.which(candidate)
-    return None
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from chromium import FLAGS, find_chromium  # noqa: E402
+
+__all__ = ["FLAGS", "ROOT", "BuiltSite", "build_site", "chromium_executable"]
 
 
 @dataclass(frozen=True)
@@ -64,3 +73,41 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{log[-6000:]}"
     return BuiltSite(dest, log)
+
+
+def chromium_executable() -> str:
+    """The Chromium the browser tests drive; required in CI, a skip elsewhere."""
+    executable = find_chromium()
+    if executable:
+        return executable
+    if os.environ.get("CI"):
+        pytest.fail("Chromium is required in CI: `apt-get install chromium` (make test does it)")
+    pytest.skip("no Chromium found: install Debian's chromium or set LLMATH_CHROMIUM")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def origin(site: BuiltSite) -> Iterator[str]:
+    """The built site on a loopback static server (at the root, as `make serve` serves it)."""
+    handler = functools.partial(_Quiet, directory=str(site.path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for every browser test; each context gets a fresh profile."""
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_executable()
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
+        yield chromium
+        chromium.close()

@@ -13,11 +13,6 @@ below assert on those records.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,16 +24,6 @@ from tests.book.conftest import BuiltSite
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 CODE_COLUMNS = 88  # a code line this long must fit the desktop column without scrolling
@@ -67,48 +52,6 @@ DARK_AXE_PAGES = (
     "api/",
 )
 BLOCKING = ("serious", "critical")
-
-
-def _chromium() -> str:
-    for candidate in (
-        os.environ.get("LLMATH_CHROMIUM"),
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-    ):
-        if candidate and shutil.which(candidate):
-            return str(shutil.which(candidate))
-    if os.environ.get("CI"):
-        pytest.fail("Chromium is required in CI: `apt-get install chromium` (make test does it)")
-    pytest.skip("no Chromium found: install Debian's chromium or set LLMATH_CHROMIUM")
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def origin(site: BuiltSite) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(site.path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = _chromium()
-    with sync_playwright() as p:
-        # launch() gives every run a fresh, empty profile (a new --user-data-dir)
-        chromium = p.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @dataclass

@@ -19,7 +19,7 @@ import pytest
 from examples import citation
 
 import llmath
-from tests.book.conftest import ROOT, BuiltSite
+from tests.book.conftest import FLAGS, ROOT, BuiltSite, chromium_executable
 from tests.docs.test_publishing import book_config
 
 pytestmark = pytest.mark.site
@@ -116,15 +116,6 @@ def test_home_page_cites_from_citation_cff_and_links_the_pdf(site: BuiltSite) ->
 # --------------------------------------------------------------------------------------- browser
 
 
-def _chromium() -> str:
-    executable = pdf_tool.find_chromium()
-    if executable:
-        return str(executable)
-    if os.environ.get("CI"):
-        pytest.fail("Chromium is required in CI: `apt-get install chromium` (make test does it)")
-    pytest.skip("no Chromium found: install Debian's chromium or set LLMATH_CHROMIUM")
-
-
 class StaticHost(http.server.SimpleHTTPRequestHandler):
     """A host like GitHub Pages: the site under its path, `404.html` (status 404) for the rest."""
 
@@ -186,7 +177,7 @@ def test_404_page_is_styled_at_any_depth(host: str, missing: str) -> None:
 
     failed: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=pdf_tool.FLAGS)
+        browser = p.chromium.launch(executable_path=chromium_executable(), args=FLAGS)
         try:
             page = browser.new_page()
             page.on("requestfailed", lambda r: failed.append(f"failed {r.url}"))
@@ -232,7 +223,7 @@ def test_errata_link_sends_the_selected_text_and_its_section(site: BuiltSite, ho
     assert article is not None
     heading = next(h for h in article.select("h2[id]") if h.find_next_sibling("p"))
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=pdf_tool.FLAGS)
+        browser = p.chromium.launch(executable_path=chromium_executable(), args=FLAGS)
         try:
             page = browser.new_page()
             page.route(re.compile(r"^https://github\.com/"), lambda route: route.abort())
@@ -272,7 +263,7 @@ def test_pdf_edition_has_every_part_and_chapter_and_no_raw_tex(
     import pypdf
 
     out = tmp_path / "llmath.pdf"
-    book = pdf_tool.build_pdf(site.path, out, chromium=_chromium())
+    book = pdf_tool.build_pdf(site.path, out, chromium=chromium_executable())
     reader = pypdf.PdfReader(out)
     outline = _flat_outline(reader.outline)
     titles = [_squash(t) for _, t in outline]
