@@ -83,7 +83,7 @@ def side_by_side(*tables: str) -> str:
     return '<div class="llm-row">' + "".join(tables) + "</div>"
 
 
-def svg(fig: Any, *, alt: str, caption: str = "") -> str:
+def svg(fig: Any, *, alt: str, caption: str) -> str:
     """Return a matplotlib figure as inline SVG with a caption, following the light/dark theme.
 
     Black in the figure (axes, ticks, text) becomes `currentColor`, so it takes the page's text
@@ -101,8 +101,9 @@ def svg(fig: Any, *, alt: str, caption: str = "") -> str:
     text = text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE
     text = text.replace("#000000", "currentColor").replace("stroke: black", "stroke: currentColor")
     text = text.replace("<svg ", f'<svg role="img" aria-label="{html.escape(alt)}" ', 1)
-    figcaption = f"<figcaption>{caption}</figcaption>" if caption else ""
-    return f'<figure class="llm-figure">{text}{figcaption}</figure>'
+    if not caption.strip():
+        raise ValueError(f"figure {alt!r} needs a caption: every figure is numbered and captioned")
+    return f'<figure class="llm-figure">{text}<figcaption>{caption}</figcaption></figure>'
 
 
 def pre(text: str) -> str:
