@@ -171,6 +171,7 @@ REGISTRY: dict[str, Case | str] = {
     "softmax_backward": Case({"dout": Z3, "s": P3, "axis": -1}),
     "layer_norm": Case({"x": X23, "gamma": np.ones(3), "beta": np.zeros(3), "eps": 1e-5}),
     "layer_norm_backward": Case({"dout": np.ones((2, 3)), "cache": LN_CACHE}),
+    "rms_norm": Case({"x": X23, "gamma": np.ones(3), "eps": 1e-6}),
     "linear_backward": Case({"dout": np.ones((2, 2)), "x": X23, "w": np.ones((3, 2))}),
     "scaled_dot_product_attention_backward": Case(
         {"dout": np.ones((2, 2)), "q": X23, "k": X23, "v": EYE2, "weights": np.full((2, 2), 0.5)}

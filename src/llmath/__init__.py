@@ -96,6 +96,7 @@ from llmath.probability import (
     top_p_filter,
     variance,
 )
+from llmath.transformer import rms_norm
 
 __version__ = "0.2.0"
 
@@ -166,6 +167,7 @@ __all__ = [
     "perplexity_from_log_probs",
     "relu",
     "relu_grad",
+    "rms_norm",
     "rnn_backward",
     "rnn_forward",
     "sample",

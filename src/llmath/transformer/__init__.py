@@ -2,3 +2,7 @@
 
 Each module's public names are re-exported here and from `llmath`.
 """
+
+from llmath.transformer.norms import rms_norm
+
+__all__ = ["rms_norm"]
