@@ -63,6 +63,9 @@ def _block_params() -> BlockParams:
 
 
 XB = np.random.default_rng(2).normal(size=(3, D))  # (T, D)
+MLP_PARAMS = llmath.MLPParams(
+    *(np.random.default_rng(3).normal(size=s) * 0.3 for s in ((D, F), (F,), (F, D), (D,), (D, F)))
+)
 _, LN_CACHE = llmath.layer_norm(X23, np.ones(3), np.zeros(3))
 _, MHA_CACHE = llmath.multi_head_attention_forward(XB, *_block_params()[2:6], num_heads=2)
 _, BLOCK_CACHE = llmath.block_forward(XB, _block_params(), num_heads=2)
@@ -107,6 +110,7 @@ REGISTRY: dict[str, Case | str] = {
     "BlockParams": DATA,
     "LayerNormCache": DATA,
     "MHACache": DATA,
+    "MLPParams": DATA,
     "OpCount": DATA,
     "RNNCache": DATA,
     # Part 1
@@ -172,6 +176,8 @@ REGISTRY: dict[str, Case | str] = {
     "layer_norm": Case({"x": X23, "gamma": np.ones(3), "beta": np.zeros(3), "eps": 1e-5}),
     "layer_norm_backward": Case({"dout": np.ones((2, 3)), "cache": LN_CACHE}),
     "rms_norm": Case({"x": X23, "gamma": np.ones(3), "eps": 1e-6}),
+    "mlp": Case({"x": XB, "params": MLP_PARAMS, "activation": "swiglu"}, kinds={"params": "cache"}),
+    "swiglu_width": Case({"D": 8, "multiple_of": 4}),
     "linear_backward": Case({"dout": np.ones((2, 2)), "x": X23, "w": np.ones((3, 2))}),
     "scaled_dot_product_attention_backward": Case(
         {"dout": np.ones((2, 2)), "q": X23, "k": X23, "v": EYE2, "weights": np.full((2, 2), 0.5)}

@@ -96,7 +96,7 @@ from llmath.probability import (
     top_p_filter,
     variance,
 )
-from llmath.transformer import rms_norm
+from llmath.transformer import MLPParams, mlp, rms_norm, swiglu_width
 
 __version__ = "0.2.0"
 
@@ -106,6 +106,7 @@ __all__ = [
     "BlockParams",
     "LayerNormCache",
     "MHACache",
+    "MLPParams",
     "NGramModel",
     "OpCount",
     "RNNCache",
@@ -152,6 +153,7 @@ __all__ = [
     "merge_heads",
     "minibatch_mean_variance",
     "minibatch_means",
+    "mlp",
     "multi_head_attention",
     "multi_head_attention_backward",
     "multi_head_attention_forward",
@@ -181,6 +183,7 @@ __all__ = [
     "spectral_gap",
     "split_heads",
     "stationary_distribution",
+    "swiglu_width",
     "tanh",
     "tanh_grad",
     "top_k_filter",

@@ -3,6 +3,7 @@
 Each module's public names are re-exported here and from `llmath`.
 """
 
+from llmath.transformer.mlp import MLPParams, mlp, swiglu_width
 from llmath.transformer.norms import rms_norm
 
-__all__ = ["rms_norm"]
+__all__ = ["MLPParams", "mlp", "rms_norm", "swiglu_width"]
