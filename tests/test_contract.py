@@ -74,6 +74,23 @@ _, RNN_CACHE = llmath.rnn_forward(
 )
 
 
+def _count_config() -> Any:
+    """A small ModelConfig for the counters (fields only, before model.py exists)."""
+    fields = {"n_vocab": 11, "n_ctx": 8, "D": 4, "H": 2, "n_layers": 2, "F": None,
+              "activation": "swiglu", "norm": "rms", "positions": "learned", "bias": True,
+              "eps": 1e-5, "tie_embeddings": False}  # fmt: skip
+    try:
+        from llmath.transformer.model import ModelConfig
+    except ImportError:  # pragma: no cover
+        from types import SimpleNamespace
+
+        return SimpleNamespace(**fields)
+    return ModelConfig(**fields)
+
+
+COUNT_CONFIG = _count_config()
+
+
 def _model() -> NGramModel:
     return NGramModel(2).fit(["the cat sat", "the dog sat"])
 
@@ -178,6 +195,13 @@ REGISTRY: dict[str, Case | str] = {
     "rms_norm": Case({"x": X23, "gamma": np.ones(3), "eps": 1e-6}),
     "mlp": Case({"x": XB, "params": MLP_PARAMS, "activation": "swiglu"}, kinds={"params": "cache"}),
     "swiglu_width": Case({"D": 8, "multiple_of": 4}),
+    "param_count": Case({"config": COUNT_CONFIG}, kinds={"config": "cache"}),
+    "flops_per_token": Case({"config": COUNT_CONFIG, "T": 3}, kinds={"config": "cache"}),
+    "training_flops_per_token": Case({"config": COUNT_CONFIG, "T": 3}, kinds={"config": "cache"}),
+    "memory_bytes": Case(
+        {"config": COUNT_CONFIG, "T": 3, "batch": 2, "dtype_bytes": 2}, kinds={"config": "cache"}
+    ),
+    "rnn_vs_attention_macs": Case({"T": 3, "D": 4}),
     "linear_backward": Case({"dout": np.ones((2, 2)), "x": X23, "w": np.ones((3, 2))}),
     "scaled_dot_product_attention_backward": Case(
         {"dout": np.ones((2, 2)), "q": X23, "k": X23, "v": EYE2, "weights": np.full((2, 2), 0.5)}

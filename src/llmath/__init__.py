@@ -96,7 +96,17 @@ from llmath.probability import (
     top_p_filter,
     variance,
 )
-from llmath.transformer import MLPParams, mlp, rms_norm, swiglu_width
+from llmath.transformer import (
+    MLPParams,
+    flops_per_token,
+    memory_bytes,
+    mlp,
+    param_count,
+    rms_norm,
+    rnn_vs_attention_macs,
+    swiglu_width,
+    training_flops_per_token,
+)
 
 __version__ = "0.2.0"
 
@@ -134,6 +144,7 @@ __all__ = [
     "entropy",
     "enumerate_sentences",
     "expectation",
+    "flops_per_token",
     "gaussian_neg_log_posterior",
     "gelu",
     "gelu_grad",
@@ -150,6 +161,7 @@ __all__ = [
     "lora_param_count",
     "low_rank_approx",
     "map_linear_regression",
+    "memory_bytes",
     "merge_heads",
     "minibatch_mean_variance",
     "minibatch_means",
@@ -165,6 +177,7 @@ __all__ = [
     "numerical_hessian",
     "numerical_jacobian",
     "one_hot",
+    "param_count",
     "perplexity",
     "perplexity_from_log_probs",
     "relu",
@@ -172,6 +185,7 @@ __all__ = [
     "rms_norm",
     "rnn_backward",
     "rnn_forward",
+    "rnn_vs_attention_macs",
     "sample",
     "scaled_dot_product_attention",
     "scaled_dot_product_attention_backward",
@@ -189,5 +203,6 @@ __all__ = [
     "top_k_filter",
     "top_p_filter",
     "topological_order",
+    "training_flops_per_token",
     "variance",
 ]

@@ -3,7 +3,24 @@
 Each module's public names are re-exported here and from `llmath`.
 """
 
+from llmath.transformer.counting import (
+    flops_per_token,
+    memory_bytes,
+    param_count,
+    rnn_vs_attention_macs,
+    training_flops_per_token,
+)
 from llmath.transformer.mlp import MLPParams, mlp, swiglu_width
 from llmath.transformer.norms import rms_norm
 
-__all__ = ["MLPParams", "mlp", "rms_norm", "swiglu_width"]
+__all__ = [
+    "MLPParams",
+    "flops_per_token",
+    "memory_bytes",
+    "mlp",
+    "param_count",
+    "rms_norm",
+    "rnn_vs_attention_macs",
+    "swiglu_width",
+    "training_flops_per_token",
+]
