@@ -12,6 +12,7 @@ from llmath.transformer.counting import (
 )
 from llmath.transformer.mlp import MLPParams, mlp, swiglu_width
 from llmath.transformer.norms import rms_norm
+from llmath.transformer.positions import rope, sinusoidal_positions, sinusoidal_shift
 
 __all__ = [
     "MLPParams",
@@ -21,6 +22,9 @@ __all__ = [
     "param_count",
     "rms_norm",
     "rnn_vs_attention_macs",
+    "rope",
+    "sinusoidal_positions",
+    "sinusoidal_shift",
     "swiglu_width",
     "training_flops_per_token",
 ]
