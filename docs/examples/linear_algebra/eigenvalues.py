@@ -47,7 +47,7 @@ def row_entropy(a: NDArray[np.float64]) -> NDArray[np.float64]:
 
 # --8<-- [start:two-by-two]
 def two_by_two() -> dict[str, NDArray[np.float64]]:
-    """Eigenvalues of A2 from numpy.linalg.eig and from the quadratic formula, side by side."""
+    """Eigenvalues of A2 from numpy.linalg.eig and from the quadratic formula."""
     lam, U = np.linalg.eig(A2)  # (2,), (2, 2): columns of U are right eigenvectors
     order = np.argsort(lam)[::-1]
     lam, U = lam[order], U[:, order]
@@ -140,10 +140,10 @@ def cyclic() -> NDArray[np.float64]:
 
 # --8<-- [start:mistake]
 def left_and_right(a: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Rows: eig(A)'s vector for lambda = 1, eig(A^T)'s, stationary_distribution, e_1^T A^n."""
+    """Rows: eig(A)'s and eig(A^T)'s vectors for lambda = 1, pi, e_1^T A^n."""
     lam, right = np.linalg.eig(a)  # columns: A u = lambda u (RIGHT eigenvectors)
     u = np.real(right[:, np.argmin(np.abs(lam - 1))])
-    lam_t, left = np.linalg.eig(a.T)  # columns: A^T v = lambda v, i.e. v^T A = lambda v^T
+    lam_t, left = np.linalg.eig(a.T)  # columns: v^T A = lambda v^T (LEFT eigenvectors)
     v = np.real(left[:, np.argmin(np.abs(lam_t - 1))])
     pi = llmath.stationary_distribution(a)
     mu = np.eye(len(a))[0] @ np.linalg.matrix_power(a, N_STEPS)  # e_1^T A^n

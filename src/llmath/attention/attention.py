@@ -119,22 +119,24 @@ def scaled_dot_product_attention(
     k = as_float_array(k, name="k", expected="(..., S, dk)", min_ndim=2)
     v = as_float_array(v, name="v", expected="(..., S, Dv)", min_ndim=2)
     if q.shape[-1] != k.shape[-1]:
-        raise ShapeError(
-            f"q (..., T, dk) and k (..., S, dk) must share dk; got q {q.shape} and k {k.shape}"
-        )
+        got = f"got q {q.shape} and k {k.shape}"
+        raise ShapeError(f"q (..., T, dk) and k (..., S, dk) must share dk; {got}")
     if k.shape[-2] != v.shape[-2]:
-        raise ShapeError(
-            f"k (..., S, dk) and v (..., S, Dv) must share S; got k {k.shape} and v {v.shape}"
-        )
-    lead = broadcast_leading("q", q.shape, "k", k.shape, skip=2)  # the scores' leading axes
+        got = f"got k {k.shape} and v {v.shape}"
+        raise ShapeError(f"k (..., S, dk) and v (..., S, Dv) must share S; {got}")
+    # pairwise: all three broadcast; lead is the scores' leading axes
+    lead = broadcast_leading("q", q.shape, "k", k.shape, skip=2)
     broadcast_leading("k", k.shape, "v", v.shape, skip=2)
-    broadcast_leading("q", q.shape, "v", v.shape, skip=2)  # pairwise: all three broadcast
+    broadcast_leading("q", q.shape, "v", v.shape, skip=2)
     if mask is not None:  # must fit the scores (..., T, S)
         mask = as_bool_mask(mask, name="mask", shape=(*lead, q.shape[-2], k.shape[-2]))
         if not mask.any(axis=-1).all():
-            raise ValueError("mask leaves a query with no key to attend to (a row of all False)")
+            raise ValueError(
+                "mask leaves a query with no key to attend to (a row of all False)",
+            )
     scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])  # (..., T, S)
-    weights = softmax(scores, axis=-1, where=mask)  # (..., T, S); masked weights are exactly 0
+    # masked weights are exactly 0
+    weights = softmax(scores, axis=-1, where=mask)  # (..., T, S)
     return AttentionResult(weights @ v, weights)  # (..., T, Dv), (..., T, S)
 
 

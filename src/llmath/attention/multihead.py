@@ -133,23 +133,30 @@ def multi_head_attention(
     )
     D = x.shape[-1]
     if c.shape[-1] != D:
-        raise ShapeError(f"context (..., S, D) must have width D={D} like x; got {c.shape}")
+        raise ShapeError(
+            f"context (..., S, D) must have width D={D} like x; got {c.shape}",
+        )
     broadcast_leading("x", x.shape, "context", c.shape, skip=2)
     H = check_positive_int(num_heads, name="num_heads")
     if D % H:
-        raise ShapeError(f"num_heads H={H} must divide the width D={D} of x (..., T, D)")
+        raise ShapeError(
+            f"num_heads H={H} must divide the width D={D} of x (..., T, D)",
+        )
     ws = []
     for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o)):
         w = as_float_array(w, name=name, expected="(D, D)", ndim=2)
         if w.shape != (D, D):
-            raise ShapeError(f"{name} must have shape (D, D) = ({D}, {D}); got {w.shape}")
+            raise ShapeError(
+                f"{name} must have shape (D, D) = ({D}, {D}); got {w.shape}",
+            )
         ws.append(w)
     wq, wk, wv, wo = ws
     q = split_heads(x @ wq, H)  # (..., H, T, dk)
     k = split_heads(c @ wk, H)  # (..., H, S, dk)
     v = split_heads(c @ wv, H)  # (..., H, S, dk)
-    heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (..., H, T, dk), (..., H, T, S)
-    return AttentionResult(merge_heads(heads) @ wo, weights)  # (..., T, D), (..., H, T, S)
+    heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (..., H, T, dk)
+    merged = merge_heads(heads)  # (..., T, D)
+    return AttentionResult(merged @ wo, weights)  # (..., T, D), (..., H, T, S)
 
 
 # --8<-- [end:mha-body]

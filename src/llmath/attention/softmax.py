@@ -20,7 +20,12 @@ def _check_axis(z: NDArray[np.float64], axis: object, name: str = "z") -> int:
 
 @guard
 # --8<-- [start:softmax]
-def softmax(z: ArrayLike, *, axis: int = -1, where: ArrayLike | None = None) -> NDArray[np.float64]:
+def softmax(
+    z: ArrayLike,
+    *,
+    axis: int = -1,
+    where: ArrayLike | None = None,
+) -> NDArray[np.float64]:
     # --8<-- [end:softmax]
     r"""Turn scores into probabilities along `axis`.
 
@@ -57,16 +62,21 @@ def softmax(z: ArrayLike, *, axis: int = -1, where: ArrayLike | None = None) -> 
     # --8<-- [start:softmax-body]
     z = as_float_array(z, name="z", expected="(..., N)", min_ndim=1)
     axis = _check_axis(z, axis)
-    with np.errstate(over="ignore"):  # z - m may overflow to -inf, whose exp is exactly 0
+    # z - m may overflow to -inf, whose exp is exactly 0
+    with np.errstate(over="ignore"):
         if where is None:
-            shifted = z - z.max(axis=axis, keepdims=True)  # every entry <= 0, the largest is 0
+            # every entry <= 0, the largest is 0
+            shifted = z - z.max(axis=axis, keepdims=True)
             e = np.exp(shifted)
         else:
             keep = as_bool_mask(where, name="where", shape=z.shape)
             if not keep.any(axis=axis).all():
-                raise ValueError("where leaves a slice with no entry to normalise (all False)")
-            m = z.max(axis=axis, keepdims=True, where=keep, initial=-np.inf)  # max over kept
-            e = np.where(keep, np.exp(np.where(keep, z - m, 0.0)), 0.0)  # masked: exactly 0
+                raise ValueError(
+                    "where leaves a slice with no entry to normalise (all False)",
+                )
+            # the max over kept entries; masked entries get exactly 0
+            m = z.max(axis=axis, keepdims=True, where=keep, initial=-np.inf)
+            e = np.where(keep, np.exp(np.where(keep, z - m, 0.0)), 0.0)
     return e / e.sum(axis=axis, keepdims=True)  # type: ignore[no-any-return]
 
 

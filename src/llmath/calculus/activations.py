@@ -301,6 +301,7 @@ def gelu_grad(x: ArrayLike, *, approximate: str = "none") -> Array:
     if approximate == "tanh":
         u, du = _tanh_arg(x)
         s = sigmoid(2.0 * u)
-        return s + x * (2.0 * s * sigmoid(-2.0 * u) * du)  # product rule, chain rule through u
+        # the product rule, and the chain rule through u
+        return s + x * (2.0 * s * sigmoid(-2.0 * u) * du)
     return _normal_cdf(x) + x * _normal_pdf(x)
     # --8<-- [end:gelu-grad-body]

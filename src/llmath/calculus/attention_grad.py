@@ -37,7 +37,11 @@ def _param(a: ArrayLike, name: str, shape: tuple[int, ...], expected: str) -> Ar
 
 @guard
 # --8<-- [start:linear-backward]
-def linear_backward(dout: ArrayLike, x: ArrayLike, w: ArrayLike) -> tuple[Array, Array, Array]:
+def linear_backward(
+    dout: ArrayLike,
+    x: ArrayLike,
+    w: ArrayLike,
+) -> tuple[Array, Array, Array]:
     # --8<-- [end:linear-backward]
     r"""Backpropagate through $Y = XW + b$: return the gradients for $X$, $W$ and $b$.
 
@@ -139,9 +143,8 @@ def scaled_dot_product_attention_backward(
     a = as_float_array(weights, name="weights", expected="(..., T, S)", min_ndim=2)
     _same_shape("weights", a, (*lead, T, S), "(..., T, S)")
     if a.min() < 0 or np.abs(a.sum(axis=-1) - 1.0).max() > 1e-6:
-        raise ValueError(
-            "weights must be the forward's attention weights: every row >= 0 and summing to 1"
-        )
+        rows = "every row >= 0 and summing to 1"
+        raise ValueError(f"weights must be the forward's attention weights: {rows}")
     dout = as_float_array(dout, name="dout", expected="(..., T, Dv)", min_ndim=2)
     _same_shape("dout", dout, (*lead, T, Dv), "(..., T, Dv)")
     dv = np.swapaxes(a, -1, -2) @ dout  # (..., S, Dv)

@@ -284,10 +284,12 @@ class Value:
         for node in reversed(order):
             for parent, local in zip(node.parents, node._local(), strict=True):
                 parent.grad += local * node.grad  # the chain rule, one edge at a time
-                if not math.isfinite(parent.grad):  # Python floats overflow to inf silently
+                # Python floats overflow to inf silently
+                if not math.isfinite(parent.grad):
                     raise ValueError(
                         f"the gradient overflows float64 at a node {parent!r} "
-                        f"(local derivative {local!r} times upstream gradient {node.grad!r})"
+                        f"(local derivative {local!r} "
+                        f"times upstream gradient {node.grad!r})"
                     )
         # --8<-- [end:backward-body]
 
@@ -333,7 +335,7 @@ def topological_order(root: Value) -> list[Value]:
         elif id(node) not in seen:
             seen.add(id(node))
             stack.append((node, True))
-            stack.extend((p, False) for p in reversed(node.parents) if id(p) not in seen)
+            stack += [(p, False) for p in reversed(node.parents) if id(p) not in seen]
     return order
     # --8<-- [end:topo-body]
 

@@ -69,7 +69,7 @@ def cross_entropy(logits: ArrayLike, targets: ArrayLike) -> float:
     z, y = _check(logits, targets)
     logp = log_softmax(z, axis=-1)  # (..., nV)
     picked = np.take_along_axis(logp, y[..., None], axis=-1)  # (..., 1): log p(y_t)
-    return float(-picked.mean()) + 0.0  # + 0.0 turns -0.0 (a perfect prediction) into 0.0
+    return float(-picked.mean()) + 0.0  # + 0.0: a perfect prediction's -0.0 becomes 0.0
     # --8<-- [end:ce-body]
 
 

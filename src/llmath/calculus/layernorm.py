@@ -82,20 +82,29 @@ def layer_norm(
     beta = as_float_array(beta, name="beta", expected="(D,)", ndim=1)
     for name, p in (("gamma", gamma), ("beta", beta)):
         if p.shape != (D,):
-            raise ShapeError(f"{name} must have shape (D,) = ({D},) for x {x.shape}; got {p.shape}")
+            raise ShapeError(
+                f"{name} must have shape (D,) = ({D},) for x {x.shape}; got {p.shape}",
+            )
     eps = check_real(eps, name="eps", at_least=0)
     const = x.max(axis=-1, keepdims=True) == x.min(axis=-1, keepdims=True)  # (..., 1)
     if eps == 0 and const.any():
-        raise ValueError("eps = 0 and a token of x is constant: its variance is 0; use eps > 0")
+        raise ValueError(
+            "eps = 0 and a token of x is constant: its variance is 0; use eps > 0",
+        )
     big = np.abs(x).max(axis=-1, keepdims=True)  # (..., 1)
     a = np.where((big > 1.0) | ((eps == 0) & ~const), big, 1.0)  # (..., 1): the scale
     xs = x / a  # (..., D): every |entry| <= 1
-    xc = np.where(const, 0.0, xs - xs.mean(axis=-1, keepdims=True))  # (..., D), scaled by 1/a
-    with np.errstate(under="ignore"):  # eps / a^2 underflows to 0 only where it is negligible
-        var_s = (xc * xc).mean(axis=-1, keepdims=True) + eps / a / a  # (var + eps) / a^2
-    root = np.sqrt(np.where(const, 1.0, var_s))  # (..., 1); a constant token has x_hat = 0
+    # centred, scaled by 1/a
+    xc = np.where(const, 0.0, xs - xs.mean(axis=-1, keepdims=True))  # (..., D)
+    # var_s = (var + eps) / a^2; eps / a^2 underflows to 0 only where it is negligible
+    with np.errstate(under="ignore"):
+        var_s = (xc * xc).mean(axis=-1, keepdims=True) + eps / a / a  # (..., 1)
+    # a constant token has x_hat = 0
+    root = np.sqrt(np.where(const, 1.0, var_s))  # (..., 1)
     x_hat = xc / root  # (..., D)
-    inv_std = np.where(const, 1.0 / np.sqrt(eps if eps > 0 else 1.0), (1.0 / a) / root)  # (..., 1)
+    # a constant token has variance 0, so 1 / sqrt(eps)
+    inv_std_const = 1.0 / np.sqrt(eps if eps > 0 else 1.0)
+    inv_std = np.where(const, inv_std_const, (1.0 / a) / root)  # (..., 1)
     out = gamma * x_hat + beta  # (..., D)
     return out, LayerNormCache(x_hat, inv_std, gamma)
     # --8<-- [end:layer-norm-body]
@@ -103,7 +112,10 @@ def layer_norm(
 
 @guard
 # --8<-- [start:layer-norm-backward]
-def layer_norm_backward(dout: ArrayLike, cache: LayerNormCache) -> tuple[Array, Array, Array]:
+def layer_norm_backward(
+    dout: ArrayLike,
+    cache: LayerNormCache,
+) -> tuple[Array, Array, Array]:
     # --8<-- [end:layer-norm-backward]
     r"""Back-propagate through [layer_norm][llmath.calculus.layernorm.layer_norm].
 

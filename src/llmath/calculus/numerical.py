@@ -346,5 +346,6 @@ def grad_check(
     scale = max(np.abs(g).max(initial=0.0), np.abs(g_hat).max(initial=0.0))
     if scale == 0.0:
         return 0.0
-    return float(np.abs(g / scale - g_hat / scale).max())  # scaled first: cannot overflow
+    # scaled first, so the difference cannot overflow
+    return float(np.abs(g / scale - g_hat / scale).max())
     # --8<-- [end:check-body]

@@ -100,7 +100,10 @@ def rnn_forward(
 
 @guard
 # --8<-- [start:rnn-backward]
-def rnn_backward(dh: ArrayLike, cache: RNNCache) -> tuple[Array, Array, Array, Array, Array]:
+def rnn_backward(
+    dh: ArrayLike,
+    cache: RNNCache,
+) -> tuple[Array, Array, Array, Array, Array]:
     # --8<-- [end:rnn-backward]
     r"""Backpropagate through time: gradients for $x$, $h_0$, $W_{xh}$, $W_{hh}$ and $b$.
 

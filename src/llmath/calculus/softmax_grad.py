@@ -54,7 +54,12 @@ def softmax_jacobian(z: ArrayLike) -> NDArray[np.float64]:
 
 @guard
 # --8<-- [start:backward]
-def softmax_backward(dout: ArrayLike, s: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]:
+def softmax_backward(
+    dout: ArrayLike,
+    s: ArrayLike,
+    *,
+    axis: int = -1,
+) -> NDArray[np.float64]:
     # --8<-- [end:backward]
     r"""Backpropagate through a softmax: return $\partial \mathcal{L}/\partial z$ given $\partial \mathcal{L}/\partial s$.
 

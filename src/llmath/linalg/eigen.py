@@ -91,7 +91,8 @@ def stationary_distribution(p: ArrayLike) -> NDArray[np.float64]:
     S = P.shape[0]
     L = -P  # (S, S): a new array, equal to I - P off the diagonal
     np.fill_diagonal(L, 0.0)
-    np.fill_diagonal(L, -L.sum(axis=1))  # L_ii = sum_{j != i} P_ij = 1 - P_ii, no cancellation
+    # L_ii = sum_{j != i} P_ij = 1 - P_ii, without cancellation
+    np.fill_diagonal(L, -L.sum(axis=1))
     _, sigma, vh = np.linalg.svd(L.T)  # (S,), (S, S); sigma sorted descending
     if S > 1 and sigma[-2] <= S * np.finfo(np.float64).eps * sigma[0]:
         raise ValueError(
@@ -99,7 +100,8 @@ def stationary_distribution(p: ArrayLike) -> NDArray[np.float64]:
             "stationary distribution is not unique"
         )
     pi = vh[-1]  # (S,): L^T pi = 0, unit length, arbitrary sign
-    pi = np.clip(pi / pi.sum(), 0.0, None)  # fix sign and scale; drop -1e-17 rounding noise
+    # fix sign and scale; drop -1e-17 rounding noise
+    pi = np.clip(pi / pi.sum(), 0.0, None)
     return pi / pi.sum()  # type: ignore[no-any-return]
     # --8<-- [end:stationary-body]
 
@@ -140,7 +142,9 @@ def spectral_gap(p: ArrayLike) -> float:
     # --8<-- [start:gap-body]
     P = check_row_stochastic(p)
     if P.shape[0] < 2:
-        raise ShapeError(f"spectral_gap needs S >= 2 to have a second eigenvalue; got {P.shape}")
+        raise ShapeError(
+            f"spectral_gap needs S >= 2 to have a second eigenvalue; got {P.shape}",
+        )
     moduli = np.sort(np.abs(np.linalg.eigvals(P)))[::-1]  # (S,), moduli[0] = 1
     return float(np.clip(1.0 - moduli[1], 0.0, 1.0))
     # --8<-- [end:gap-body]

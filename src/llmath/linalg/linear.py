@@ -14,7 +14,11 @@ __all__ = ["compose_affine", "linear", "relu"]
 
 @guard
 # --8<-- [start:linear]
-def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None) -> NDArray[np.float64]:
+def linear(
+    x: ArrayLike,
+    w: ArrayLike,
+    b: ArrayLike | None = None,
+) -> NDArray[np.float64]:
     # --8<-- [end:linear]
     r"""Apply the affine map $x \mapsto xW + b$ to each row vector.
 
@@ -47,7 +51,9 @@ def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None) -> NDArray[np
     x = as_float_array(x, name="x", expected="(..., N)", min_ndim=1)
     w = as_float_array(w, name="w", expected="(N, M)", ndim=2)
     if x.shape[-1] != w.shape[0]:
-        raise ShapeError(f"x (..., N) and w (N, M) must share N; got x {x.shape} and w {w.shape}")
+        raise ShapeError(
+            f"x (..., N) and w (N, M) must share N; got x {x.shape} and w {w.shape}",
+        )
     y = x @ w  # (..., M)
     if b is not None:
         b = as_float_array(b, name="b", expected="(M,)", ndim=1)
@@ -115,25 +121,44 @@ def compose_affine(
         (array([[6.]]), array([2.]))
     """
     # --8<-- [start:compose-body]
-    given: object = layers  # as it arrived: a caller may pass anything, a string included
-    if not isinstance(given, Sequence) or isinstance(given, str | bytes) or len(given) == 0:
-        raise ValueError(f"layers must be a non-empty sequence of (w, b) pairs; got {layers!r:.60}")
+    # as it arrived: a caller may pass anything, a string included
+    given: object = layers
+    if (
+        not isinstance(given, Sequence)
+        or isinstance(given, str | bytes)  # a str is a Sequence of strs
+        or len(given) == 0
+    ):
+        raise ValueError(
+            f"layers must be a non-empty sequence of (w, b) pairs; got {layers!r:.60}",
+        )
     W = b = None
     for i, layer in enumerate(layers):
         if not isinstance(layer, Sequence) or isinstance(layer, str) or len(layer) != 2:
             raise ValueError(f"layers[{i}] must be a (w, b) pair; got {layer!r:.60}")
         w_i, b_i = layer
-        w_i = as_float_array(w_i, name=f"layers[{i}].w", expected="(N_l, N_{l+1})", ndim=2)
-        b_i = as_float_array(b_i, name=f"layers[{i}].b", expected="(N_{l+1},)", ndim=1)
+        w_i = as_float_array(
+            w_i,
+            name=f"layers[{i}].w",
+            expected="(N_l, N_{l+1})",
+            ndim=2,
+        )
+        b_i = as_float_array(
+            b_i,
+            name=f"layers[{i}].b",
+            expected="(N_{l+1},)",
+            ndim=1,
+        )
         if b_i.shape[0] != w_i.shape[1]:
-            raise ShapeError(f"layers[{i}]: b must have shape ({w_i.shape[1]},); got {b_i.shape}")
+            raise ShapeError(
+                f"layers[{i}]: b must have shape ({w_i.shape[1]},); got {b_i.shape}",
+            )
         if W is None or b is None:
             W, b = w_i.copy(), b_i.copy()  # never hand back the caller's own arrays
             continue
         if W.shape[1] != w_i.shape[0]:
             raise ShapeError(
-                f"layers[{i}].w must have {W.shape[1]} rows to follow the previous layer; "
-                f"got shape {w_i.shape}"
+                f"layers[{i}].w must have {W.shape[1]} rows "
+                f"to follow the previous layer; got shape {w_i.shape}"
             )
         W, b = W @ w_i, b @ w_i + b_i  # (N_1, N_{i+1}), (N_{i+1},)
     assert W is not None and b is not None

@@ -47,8 +47,11 @@ def low_rank_approx(w: ArrayLike, r: int) -> NDArray[np.float64]:
     W = as_float_array(w, name="w", expected="(N, M)", ndim=2)
     r = check_positive_int(r, name="r")
     if r > min(W.shape):
-        raise ValueError(f"r must be at most min(N, M) = {min(W.shape)} for w {W.shape}; got {r}")
-    U, s, Vt = np.linalg.svd(W, full_matrices=False)  # (N, k), (k,), (k, M) with k = min(N, M)
+        raise ValueError(
+            f"r must be at most min(N, M) = {min(W.shape)} for w {W.shape}; got {r}",
+        )
+    # k = min(N, M)
+    U, s, Vt = np.linalg.svd(W, full_matrices=False)  # (N, k), (k,), (k, M)
     out: NDArray[np.float64] = (U[:, :r] * s[:r]) @ Vt[:r]  # (N, r) @ (r, M) -> (N, M)
     return out
     # --8<-- [end:lowrank-body]
@@ -91,7 +94,13 @@ def lora_param_count(d_in: int, d_out: int, r: int) -> int:
 
 @guard
 # --8<-- [start:lora]
-def lora_merge(w: ArrayLike, a: ArrayLike, b: ArrayLike, *, alpha: float) -> NDArray[np.float64]:
+def lora_merge(
+    w: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    alpha: float,
+) -> NDArray[np.float64]:
     # --8<-- [end:lora]
     r"""Fold a LoRA adapter into its frozen weight: $W' = W + \frac{\alpha}{r} A B$.
 
@@ -129,12 +138,13 @@ def lora_merge(w: ArrayLike, a: ArrayLike, b: ArrayLike, *, alpha: float) -> NDA
     A = as_float_array(a, name="a", expected="(N, r)", ndim=2)
     B = as_float_array(b, name="b", expected="(r, M)", ndim=2)
     if A.shape[0] != W.shape[0] or B.shape[1] != W.shape[1] or A.shape[1] != B.shape[0]:
-        raise ShapeError(
-            f"need w (N, M), a (N, r), b (r, M); got w {W.shape}, a {A.shape}, b {B.shape}"
-        )
+        got = f"got w {W.shape}, a {A.shape}, b {B.shape}"
+        raise ShapeError(f"need w (N, M), a (N, r), b (r, M); {got}")
     r = A.shape[1]
     if r == 0:
-        raise ShapeError(f"the adapter rank r must be at least 1; got a {A.shape}, b {B.shape}")
+        raise ShapeError(
+            f"the adapter rank r must be at least 1; got a {A.shape}, b {B.shape}",
+        )
     scale = check_real(alpha, name="alpha") / r
     out: NDArray[np.float64] = W + scale * (A @ B)  # (N, M)
     return out

@@ -51,7 +51,8 @@ def norm(x: ArrayLike) -> NDArray[np.float64]:
     x = as_float_array(x, name="x", expected="(..., D)", min_ndim=1)
     s = np.abs(x).max(axis=-1, keepdims=True, initial=0.0)  # (..., 1)
     safe = np.where(s > 0, s, 1.0)  # a zero vector has length 0, not 0/0
-    out: NDArray[np.float64] = s[..., 0] * np.sqrt(((x / safe) ** 2).sum(axis=-1))  # (...)
+    sum_sq = ((x / safe) ** 2).sum(axis=-1)  # (...)
+    out: NDArray[np.float64] = s[..., 0] * np.sqrt(sum_sq)  # (...)
     return out
     # --8<-- [end:norm-body]
 
@@ -92,12 +93,16 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     a = as_float_array(a, name="a", expected="(..., D)", min_ndim=1)
     b = as_float_array(b, name="b", expected="(..., D)", min_ndim=1)
     if a.shape[-1] != b.shape[-1]:
-        raise ShapeError(f"a (..., D) and b (..., D) must share D; got {a.shape} and {b.shape}")
+        raise ShapeError(
+            f"a (..., D) and b (..., D) must share D; got {a.shape} and {b.shape}",
+        )
     broadcast_leading("a", a.shape, "b", b.shape, skip=1)
     na, nb = norm(a), norm(b)  # (...), (...)
     for name, n in (("a", na), ("b", nb)):
         if np.any(n == 0):
-            raise ValueError(f"cosine similarity is undefined for a zero vector; {name} has one")
+            raise ValueError(
+                f"cosine similarity is undefined for a zero vector; {name} has one",
+            )
     dots = ((a / na[..., None]) * (b / nb[..., None])).sum(axis=-1)  # (...)
     out: NDArray[np.float64] = np.clip(dots, -1.0, 1.0)  # (...)
     return out

@@ -160,7 +160,12 @@ def cross_entropy_dist(p: ArrayLike, q: ArrayLike, *, unit: str = ...) -> Any: .
 
 @guard
 # --8<-- [start:cross]
-def cross_entropy_dist(p: ArrayLike, q: ArrayLike, *, unit: str = "nats") -> Array | float:
+def cross_entropy_dist(
+    p: ArrayLike,
+    q: ArrayLike,
+    *,
+    unit: str = "nats",
+) -> Array | float:
     # --8<-- [end:cross]
     r"""Return the cross-entropy $H(p, q)$: the mean code length of $p$-data under a $q$-code.
 

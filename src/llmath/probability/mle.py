@@ -113,10 +113,13 @@ def categorical_map(counts: ArrayLike, alpha: float) -> Array:
     c = _counts(counts)
     alpha = check_real(alpha, name="alpha", at_least=1)
     scale = np.maximum(c.max(axis=-1, keepdims=True), max(alpha - 1.0, 1.0))  # (..., 1)
-    pseudo = c / scale + (alpha - 1.0) / scale  # (..., nV): (c_v + alpha - 1) / scale, <= 2
+    # (c_v + alpha - 1) / scale, each <= 2
+    pseudo = c / scale + (alpha - 1.0) / scale  # (..., nV)
     total = pseudo.sum(axis=-1, keepdims=True)  # (..., 1)
     if (total == 0).any():
-        raise ValueError("counts must not sum to 0 when alpha = 1: the posterior is flat")
+        raise ValueError(
+            "counts must not sum to 0 when alpha = 1: the posterior is flat",
+        )
     out: Array = pseudo / total
     return out
     # --8<-- [end:map-body]
@@ -228,9 +231,11 @@ def map_linear_regression(
     """
     # --8<-- [start:ridge-body]
     X, Y = _regression(x, y, noise_var, prior_var)
-    s = max(noise_var, prior_var)  # (X^T X + lam I) w = X^T y, multiplied by sigma_w^2 / s:
+    s = max(noise_var, prior_var)
+    # (X^T X + lam I) w = X^T y, multiplied by sigma_w^2 / s:
     A = (prior_var / s) * (X.T @ X) + (noise_var / s) * np.eye(X.shape[1])  # (D, D)
-    w: Array = np.linalg.solve(A, (prior_var / s) * (X.T @ Y)).astype(np.float64, copy=False)
+    rhs = (prior_var / s) * (X.T @ Y)  # (D,)
+    w: Array = np.linalg.solve(A, rhs).astype(np.float64, copy=False)
     return w  # (D,)
     # --8<-- [end:ridge-body]
 

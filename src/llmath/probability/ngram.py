@@ -359,8 +359,9 @@ class NGramModel:
         total = c.sum() + self.k * len(self.vocab)  # c(h) + k nV
         if total == 0:
             raise ValueError(
-                f"context {self._context(context)} was never seen in training and k = 0: "
-                "its maximum-likelihood distribution is undefined (use k > 0)"
+                f"context {self._context(context)} was never seen in training "
+                "and k = 0: its maximum-likelihood distribution is undefined "
+                "(use k > 0)"
             )
         out: Array = (c + self.k) / total
         return out

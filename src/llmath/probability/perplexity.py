@@ -171,7 +171,13 @@ def perplexity_from_log_probs(log_probs: ArrayLike) -> float:
         2.8284
     """
     # --8<-- [start:ppl-lp-body]
-    lp = as_float_array(log_probs, name="log_probs", expected="(T,)", ndim=1, finite=False)
+    lp = as_float_array(
+        log_probs,
+        name="log_probs",
+        expected="(T,)",
+        ndim=1,
+        finite=False,
+    )
     if (lp > 0).any():  # including +inf
         bad = float(lp[np.argmax(lp > 0)])
         raise ValueError(f"log_probs must be <= 0 (log of a probability); got {bad!r}")

@@ -76,8 +76,9 @@ def apply_temperature(logits: ArrayLike, temperature: float) -> NDArray[np.float
     # --8<-- [start:temperature-body]
     z = as_float_array(logits, name="logits", expected="(..., nV)", min_ndim=1)
     tau = _check_temperature(temperature)
-    with np.errstate(over="ignore"):  # -1 / 1e-310 overflows to -inf: clipped just below
-        shifted = z - z.max(axis=-1, keepdims=True)  # (..., nV): <= 0, the maxima exactly 0
+    # -1 / 1e-310 overflows to -inf: clipped just below
+    with np.errstate(over="ignore"):
+        shifted = z - z.max(axis=-1, keepdims=True)  # (..., nV): <= 0, maxima exactly 0
         scaled = np.maximum(shifted / tau, -np.finfo(np.float64).max)
     return softmax(scaled)  # (..., nV)
     # --8<-- [end:temperature-body]
@@ -169,7 +170,9 @@ def top_k_filter(probs: ArrayLike, k: int) -> NDArray[np.float64]:
     p = check_distribution(probs, name="probs")  # (..., nV)
     nV = p.shape[-1]
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= nV:
-        raise ValueError(f"k must be an integer with 1 <= k <= nV = {nV}; got {k!r:.40}")
+        raise ValueError(
+            f"k must be an integer with 1 <= k <= nV = {nV}; got {k!r:.40}",
+        )
     keep = _ranks(p) < k  # (..., nV): True for the k largest
     kept = np.where(keep, p, 0.0)
     out: NDArray[np.float64] = kept / kept.sum(axis=-1, keepdims=True)  # (..., nV)
@@ -223,7 +226,7 @@ def top_p_filter(probs: ArrayLike, p: float) -> NDArray[np.float64]:
         return whole
     order = np.argsort(-q, axis=-1, kind="stable")  # (..., nV): largest first
     sorted_q = np.take_along_axis(q, order, axis=-1)  # (..., nV)
-    before = np.cumsum(sorted_q, axis=-1) - sorted_q  # mass strictly ahead of each token
+    before = np.cumsum(sorted_q, axis=-1) - sorted_q  # mass strictly ahead of a token
     keep_sorted = before < p - _P_TOL  # (..., nV)
     keep_sorted[..., 0] = True  # the most probable token is always kept
     keep = np.empty_like(keep_sorted)
@@ -249,7 +252,10 @@ def sample(
 @guard
 # --8<-- [start:sample]
 def sample(
-    probs: ArrayLike, rng: np.random.Generator, *, size: int | tuple[int, ...] | None = None
+    probs: ArrayLike,
+    rng: np.random.Generator,
+    *,
+    size: int | tuple[int, ...] | None = None,
 ) -> int | NDArray[np.int64]:
     # --8<-- [end:sample]
     r"""Draw token ids from a distribution by inverting its cumulative distribution function.
@@ -298,7 +304,8 @@ def sample(
     F /= F[:, -1:]  # F_{nV-1} = 1 exactly
     u = rng.random((*draws, F.shape[0]))  # (*size, N), uniform on [0, 1)
     ids = np.empty(u.shape, dtype=np.int64)
-    for n in range(F.shape[0]):  # side="right": the number of F_i <= u, i.e. min{i : u < F_i}
+    for n in range(F.shape[0]):
+        # side="right": the number of F_i <= u, i.e. min{i : u < F_i}
         ids[..., n] = np.searchsorted(F[n], u[..., n], side="right")
     ids = ids.reshape((*draws, *batch))  # (*size, ...)
     return int(ids) if ids.ndim == 0 else ids
