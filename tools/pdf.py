@@ -338,21 +338,43 @@ FOOTER = (
 
 
 def build_pdf(
-    site: Path, out: Path, *, config: Path = ROOT / "mkdocs.yml", chromium: str | None = None
+    site: Path,
+    out: Path,
+    *,
+    config: Path = ROOT / "mkdocs.yml",
+    chromium: str | None = None,
+    browser: Any = None,
 ) -> Book:
-    """Print the built `site` to `out`; return the book (its nav now carries every page title)."""
-    from playwright.sync_api import sync_playwright
+    """Print the built `site` to `out`; return the book (its nav now carries every page title).
 
+    `browser` is a running Playwright Chromium to print with (the tests share one); without it
+    one is launched from `chromium` or `find_chromium()`.
+    """
     book = Book(site, read_nav(config))
     view = book.render()
+    if browser is not None:
+        _print(browser, site, view, out)
+        return book
+    from playwright.sync_api import sync_playwright
+
     executable = chromium or find_chromium()
     if executable is None:
         raise RuntimeError("no Chromium: install Debian's chromium or set LLMATH_CHROMIUM")
-    failed: list[str] = []
-    with serve(site, view) as origin, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
         try:
-            page = browser.new_page()
+            _print(launched, site, view, out)
+        finally:
+            launched.close()
+    return book
+
+
+def _print(browser: Any, site: Path, view: str, out: Path) -> None:
+    failed: list[str] = []
+    with serve(site, view) as origin:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
             page.set_default_timeout(600_000)
             page.on("requestfailed", lambda r: failed.append(r.url))
             page.on(
@@ -377,10 +399,9 @@ def build_pdf(
                 tagged=True,
             )
         finally:
-            browser.close()
+            context.close()
     if failed:
         raise RuntimeError(f"the print view could not load: {failed[:10]}")
-    return book
 
 
 def main(argv: list[str] | None = None) -> int:

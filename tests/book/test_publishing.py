@@ -13,13 +13,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from examples import citation
 
 import llmath
-from tests.book.conftest import FLAGS, ROOT, BuiltSite, chromium_executable
+from tests.book.conftest import ROOT, BuiltSite
 from tests.docs.test_publishing import book_config
 
 pytestmark = pytest.mark.site
@@ -172,28 +173,25 @@ STYLED_JS = """async () => {
 
 @pytest.mark.browser
 @pytest.mark.parametrize("missing", ["a/b/c/", "nope", "linear-algebra/attention/gone/deeper.html"])
-def test_404_page_is_styled_at_any_depth(host: str, missing: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_404_page_is_styled_at_any_depth(host: str, missing: str, browser: Any) -> None:
     failed: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_executable(), args=FLAGS)
-        try:
-            page = browser.new_page()
-            page.on("requestfailed", lambda r: failed.append(f"failed {r.url}"))
-            page.on(
-                "response",
-                lambda r: (
-                    failed.append(f"{r.status} {r.url}")
-                    if r.status >= 400 and r.url != host + missing
-                    else None
-                ),
-            )
-            response = page.goto(host + missing, wait_until="load")
-            assert response is not None and response.status == 404
-            state = page.evaluate(STYLED_JS)
-        finally:
-            browser.close()
+    context = browser.new_context()  # a fresh profile on the session's browser
+    try:
+        page = context.new_page()
+        page.on("requestfailed", lambda r: failed.append(f"failed {r.url}"))
+        page.on(
+            "response",
+            lambda r: (
+                failed.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.url != host + missing
+                else None
+            ),
+        )
+        response = page.goto(host + missing, wait_until="load")
+        assert response is not None and response.status == 404
+        state = page.evaluate(STYLED_JS)
+    finally:
+        context.close()
     assert not failed, failed
     assert state["sheets"] and all(s["rules"] > 0 for s in state["sheets"]), state["sheets"]
     assert any("main" in s["href"] for s in state["sheets"])
@@ -216,24 +214,23 @@ SELECT_JS = """(id) => {
 
 
 @pytest.mark.browser
-def test_errata_link_sends_the_selected_text_and_its_section(site: BuiltSite, host: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_errata_link_sends_the_selected_text_and_its_section(
+    site: BuiltSite, host: str, browser: Any
+) -> None:
     article = site.soup(site.page("linear-algebra/attention")).select_one("article")
     assert article is not None
     heading = next(h for h in article.select("h2[id]") if h.find_next_sibling("p"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_executable(), args=FLAGS)
-        try:
-            page = browser.new_page()
-            page.route(re.compile(r"^https://github\.com/"), lambda route: route.abort())
-            page.goto(host + "linear-algebra/attention/", wait_until="load")
-            selected = page.evaluate(SELECT_JS, heading["id"])
-            with page.expect_request(re.compile(r"^https://github\.com/")) as request:
-                page.click("a[data-llmath-errata]")
-            url = request.value.url
-        finally:
-            browser.close()
+    context = browser.new_context()  # a fresh context (profile) on the session's browser
+    try:
+        page = context.new_page()
+        page.route(re.compile(r"^https://github\.com/"), lambda route: route.abort())
+        page.goto(host + "linear-algebra/attention/", wait_until="load")
+        selected = page.evaluate(SELECT_JS, heading["id"])
+        with page.expect_request(re.compile(r"^https://github\.com/")) as request:
+            page.click("a[data-llmath-errata]")
+        url = request.value.url
+    finally:
+        context.close()
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     title = " ".join(heading.get_text(" ").replace("¶", "").split())
     assert query["section"] == f"{title} (#{heading['id']})"
@@ -258,12 +255,12 @@ def _squash(text: str) -> str:
 
 @pytest.mark.browser
 def test_pdf_edition_has_every_part_and_chapter_and_no_raw_tex(
-    site: BuiltSite, tmp_path: Path
+    site: BuiltSite, tmp_path: Path, browser: Any
 ) -> None:
     import pypdf
 
     out = tmp_path / "llmath.pdf"
-    book = pdf_tool.build_pdf(site.path, out, chromium=chromium_executable())
+    book = pdf_tool.build_pdf(site.path, out, browser=browser)
     reader = pypdf.PdfReader(out)
     outline = _flat_outline(reader.outline)
     titles = [_squash(t) for _, t in outline]
