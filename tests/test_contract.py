@@ -89,6 +89,23 @@ def _count_config() -> Any:
 
 
 COUNT_CONFIG = _count_config()
+MODEL_CONFIG = llmath.ModelConfig(n_vocab=7, n_ctx=6, D=4, H=2, n_layers=1)
+MODEL_PARAMS = llmath.init(MODEL_CONFIG, np.random.default_rng(4))
+_, KV_CACHE = llmath.forward(MODEL_PARAMS, [1, 2], config=MODEL_CONFIG)
+
+
+def _gpt2_state() -> dict[str, np.ndarray]:
+    """MODEL_PARAMS under Hugging Face GPT-2's names (Conv1D layout: weights (in, out))."""
+    p, lp = MODEL_PARAMS, MODEL_PARAMS.layers[0]
+    state = {"wte.weight": p.wte, "wpe.weight": p.wpe, "ln_f.weight": p.lnf_gamma,
+             "ln_f.bias": p.lnf_beta, "h.0.ln_1.weight": lp.ln1_gamma, "h.0.ln_1.bias": lp.ln1_beta,
+             "h.0.attn.c_attn.weight": np.concatenate([lp.w_q, lp.w_k, lp.w_v], axis=1),
+             "h.0.attn.c_attn.bias": np.concatenate([lp.b_q, lp.b_k, lp.b_v]),
+             "h.0.attn.c_proj.weight": lp.w_o, "h.0.attn.c_proj.bias": lp.b_o,
+             "h.0.ln_2.weight": lp.ln2_gamma, "h.0.ln_2.bias": lp.ln2_beta,
+             "h.0.mlp.c_fc.weight": lp.mlp.w_in, "h.0.mlp.c_fc.bias": lp.mlp.b_in,
+             "h.0.mlp.c_proj.weight": lp.mlp.w_out, "h.0.mlp.c_proj.bias": lp.mlp.b_out}  # fmt: skip
+    return {k: np.asarray(v) for k, v in state.items()}
 
 
 def _model() -> NGramModel:
@@ -198,6 +215,44 @@ REGISTRY: dict[str, Case | str] = {
     "sinusoidal_shift": Case({"k": -2, "D": 4, "base": 100.0}, kinds={"k": "real"}),
     "rope": Case({"x": XB, "positions": [0, 5, 2], "base": 10000.0, "pairing": "interleaved"}),
     "swiglu_width": Case({"D": 8, "multiple_of": 4}),
+    "KVCache": DATA,
+    "LayerParams": DATA,
+    "ModelParams": DATA,
+    "ModelConfig.__init__": Case(
+        {
+            "n_vocab": 7,
+            "n_ctx": 6,
+            "D": 4,
+            "H": 2,
+            "n_layers": 1,
+            "F": 8,
+            "activation": "relu",
+            "norm": "rms",
+            "positions": "sinusoidal",
+            "bias": False,
+            "eps": 1e-6,
+            "tie_embeddings": False,
+        },
+        call=llmath.ModelConfig,
+        target=llmath.ModelConfig.__init__,
+    ),
+    "init": Case({"config": MODEL_CONFIG, "rng": RNG}, kinds={"config": "cache"}),
+    "forward": Case(
+        {"params": MODEL_PARAMS, "ids": [3, 0], "config": MODEL_CONFIG, "cache": KV_CACHE},
+        kinds={"params": "cache", "config": "cache"},
+    ),
+    "next_token_loss": Case(
+        {"params": MODEL_PARAMS, "ids": [3, 0, 6], "config": MODEL_CONFIG},
+        kinds={"params": "cache", "config": "cache"},
+    ),
+    "decoder_block": Case(
+        {"x": XB, "layer": MODEL_PARAMS.layers[0], "config": MODEL_CONFIG},
+        kinds={"layer": "cache", "config": "cache"},
+    ),
+    "gpt2_params_from_state": Case(
+        {"state": _gpt2_state(), "config": MODEL_CONFIG},
+        kinds={"state": "cache", "config": "cache"},
+    ),
     "param_count": Case({"config": COUNT_CONFIG}, kinds={"config": "cache"}),
     "flops_per_token": Case({"config": COUNT_CONFIG, "T": 3}, kinds={"config": "cache"}),
     "training_flops_per_token": Case({"config": COUNT_CONFIG, "T": 3}, kinds={"config": "cache"}),
@@ -468,8 +523,8 @@ def mutations(kind: str, value: Any, param: inspect.Parameter, case: Case) -> It
     elif kind == "tokens":
         for b in (3, None, [1, 2], b"the"):
             yield Mutation(repr(b), b, True)
-    elif kind == "cache":
-        for b in (None, (1, 2), 3):
+    elif kind == "cache":  # None is a valid cache where the annotation allows it
+        for b in ((1, 2), 3) if optional else (None, (1, 2), 3):
             yield Mutation(repr(b), b, True)
     elif kind == "layers":
         for b in ([], "ab", [(EYE2,)], None, [(EYE2, "ab")]):

@@ -11,14 +11,34 @@ from llmath.transformer.counting import (
     training_flops_per_token,
 )
 from llmath.transformer.mlp import MLPParams, mlp, swiglu_width
+from llmath.transformer.model import (
+    KVCache,
+    LayerParams,
+    ModelConfig,
+    ModelParams,
+    decoder_block,
+    forward,
+    gpt2_params_from_state,
+    init,
+    next_token_loss,
+)
 from llmath.transformer.norms import rms_norm
 from llmath.transformer.positions import rope, sinusoidal_positions, sinusoidal_shift
 
 __all__ = [
+    "KVCache",
+    "LayerParams",
     "MLPParams",
+    "ModelConfig",
+    "ModelParams",
+    "decoder_block",
     "flops_per_token",
+    "forward",
+    "gpt2_params_from_state",
+    "init",
     "memory_bytes",
     "mlp",
+    "next_token_loss",
     "param_count",
     "rms_norm",
     "rnn_vs_attention_macs",

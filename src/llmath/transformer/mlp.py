@@ -23,12 +23,12 @@ class MLPParams(NamedTuple):
 
     w_in: ArrayLike
     """`(D, F)`: expansion (SwiGLU's "up" projection)."""
-    b_in: ArrayLike
-    """`(F,)`."""
+    b_in: ArrayLike | None
+    """`(F,)`, or `None` for no bias."""
     w_out: ArrayLike
     """`(F, D)`: projection back to the residual stream ("down")."""
-    b_out: ArrayLike
-    """`(D,)`."""
+    b_out: ArrayLike | None
+    """`(D,)`, or `None` for no bias."""
     w_gate: ArrayLike | None = None
     """`(D, F)`: SwiGLU's gate projection; `None` for the other activations."""
     b_gate: ArrayLike | None = None
@@ -63,7 +63,7 @@ def mlp(x: ArrayLike, params: MLPParams, *, activation: str = "gelu") -> Array:
     Args:
         x: the (normalised) residual stream, shape `(..., D)`.
         params: an [MLPParams][llmath.transformer.mlp.MLPParams]; `w_gate` is required for
-            `"swiglu"` and must be `None` otherwise.
+            `"swiglu"` and must be `None` otherwise; a bias of `None` is no bias.
         activation: `"relu"`, `"gelu"` (exact), `"gelu_tanh"` (GPT-2's, Hugging Face's
             `"gelu_new"`) or `"swiglu"` (LLaMA's, as `silu(gate) * up`).
 
@@ -91,9 +91,9 @@ def mlp(x: ArrayLike, params: MLPParams, *, activation: str = "gelu") -> Array:
     D = x.shape[-1]
     F = np.shape(p.w_in)[-1] if np.ndim(p.w_in) == 2 else -1
     w_in = _param(p.w_in, "params.w_in", (D, F), "(D, F)")
-    b_in = _param(p.b_in, "params.b_in", (F,), "(F,)")
+    b_in = None if p.b_in is None else _param(p.b_in, "params.b_in", (F,), "(F,)")
     w_out = _param(p.w_out, "params.w_out", (F, D), "(F, D)")
-    b_out = _param(p.b_out, "params.b_out", (D,), "(D,)")
+    b_out = None if p.b_out is None else _param(p.b_out, "params.b_out", (D,), "(D,)")
     if (activation == "swiglu") != (p.w_gate is not None):
         need = "required for" if activation == "swiglu" else "only used by"
         raise ValueError(f"params.w_gate is {need} activation='swiglu'; got {activation!r}")
@@ -106,9 +106,7 @@ def mlp(x: ArrayLike, params: MLPParams, *, activation: str = "gelu") -> Array:
         g = gelu(u, approximate="tanh")  # (..., F)
     else:
         w_gate = _param(p.w_gate, "params.w_gate", (D, F), "(D, F)")
-        b_gate = (
-            np.zeros(F) if p.b_gate is None else _param(p.b_gate, "params.b_gate", (F,), "(F,)")
-        )
+        b_gate = None if p.b_gate is None else _param(p.b_gate, "params.b_gate", (F,), "(F,)")
         z = linear(x, w_gate, b_gate)  # (..., F): the gate
         g = z * sigmoid(z) * u  # (..., F): SiLU(gate) * up
     return linear(g, w_out, b_out)  # (..., D)
