@@ -57,16 +57,16 @@ def rms_norm(x: ArrayLike, gamma: ArrayLike, *, eps: float = 1e-6) -> Array:
     D = x.shape[-1]
     gamma = as_float_array(gamma, name="gamma", expected="(D,)", ndim=1)
     if gamma.shape != (D,):
-        raise ShapeError(f"gamma must have shape (D,) = ({D},) for x {x.shape}; got {gamma.shape}")
+        raise ShapeError(f"gamma must have shape (D,) = ({D},); got {gamma.shape}")
     eps = check_real(eps, name="eps", at_least=0)
     big = np.abs(x).max(axis=-1, keepdims=True)  # (..., 1)
     zero = big == 0  # (..., 1): all-zero tokens
     if eps == 0 and zero.any():
-        raise ValueError("eps = 0 and a token of x is all zeros: its rms is 0; use eps > 0")
-    a = np.where((big > 1.0) | ((eps == 0) & ~zero), big, 1.0)  # (..., 1): the scale
+        raise ValueError("eps = 0 and a token of x is all zeros; use eps > 0")
+    a = np.where((big > 1) | ((eps == 0) & ~zero), big, 1.0)  # (..., 1): scale
     xs = x / a  # (..., D): every |entry| <= 1
-    with np.errstate(under="ignore"):  # eps / a^2 underflows to 0 only where it is negligible
-        ms = (xs * xs).mean(axis=-1, keepdims=True) + eps / a / a  # (mean x^2 + eps) / a^2
+    with np.errstate(under="ignore"):  # eps / a^2 underflows only where negligible
+        ms = (xs * xs).mean(axis=-1, keepdims=True) + eps / a / a  # (..., 1)
     out: Array = gamma * (xs / np.sqrt(ms))  # (..., D)
     return out
     # --8<-- [end:rms-norm-body]
