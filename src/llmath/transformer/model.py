@@ -241,7 +241,7 @@ def _affine(x: Array, w: Array, b: Array | None) -> Array:
 def _block(
     x: Array, p: LayerParams, c: ModelConfig, past: tuple[Array, Array] | None
 ) -> tuple[Array, Array, Array]:
-    """One pre-norm block; returns the output and this layer's keys and values (past + new)."""
+    """One pre-norm block: the output, and this layer's keys and values (past + new)."""
     n1 = _norm(x, p.ln1_gamma, p.ln1_beta, c)  # (..., T, D)
     q = split_heads(_affine(n1, p.w_q, p.b_q), c.H)  # (..., H, T, dk)
     k = split_heads(_affine(n1, p.w_k, p.b_k), c.H)  # (..., H, T, dk)
@@ -249,7 +249,7 @@ def _block(
     if past is not None:  # the cached positions come first
         k = np.concatenate([past[0], k], axis=-2)  # (..., H, S, dk)
         v = np.concatenate([past[1], v], axis=-2)  # (..., H, S, dk)
-    mask = causal_mask(q.shape[-2], k.shape[-2])  # (T, S): query t sees keys <= S - T + t
+    mask = causal_mask(q.shape[-2], k.shape[-2])  # (T, S): t sees keys <= S - T + t
     heads = scaled_dot_product_attention(q, k, v, mask).output  # (..., H, T, dk)
     h = x + _affine(merge_heads(heads), p.w_o, p.b_o)  # (..., T, D)
     n2 = _norm(h, p.ln2_gamma, p.ln2_beta, c)  # (..., T, D)
@@ -300,7 +300,11 @@ def decoder_block(x: ArrayLike, layer: LayerParams, *, config: ModelConfig) -> A
 @guard
 # --8<-- [start:forward]
 def forward(
-    params: ModelParams, ids: ArrayLike, *, config: ModelConfig, cache: KVCache | None = None
+    params: ModelParams,
+    ids: ArrayLike,
+    *,
+    config: ModelConfig,
+    cache: KVCache | None = None,
 ) -> tuple[Array, KVCache]:
     # --8<-- [end:forward]
     r"""Return the next-token logits for every position of `ids`, and the extended KV cache.
@@ -343,17 +347,13 @@ def forward(
     # --8<-- [start:forward-body]
     c = _config(config)
     p = _params(params, c)
-    idx = as_int_array(ids, name="ids", expected="(..., T)", high=c.n_vocab,
-                       high_from="config.n_vocab")  # fmt: skip
-    if idx.ndim == 0:
-        raise ShapeError("ids must have shape (..., T): at least one axis; got a scalar")
+    idx = _ids(ids, c)  # (..., T): integers in [0, nV)
     T = idx.shape[-1]
     past = None if cache is None else _cache(cache, c, idx.shape[:-1])
-    S0 = 0 if past is None else past.keys[0].shape[-2]
+    S0 = 0 if past is None else past.keys[0].shape[-2]  # positions already cached
     if S0 + T > c.n_ctx:
-        raise ValueError(
-            f"ids: {T} tokens after {S0} cached exceed the context config.n_ctx = {c.n_ctx}"
-        )
+        why = f"{T} tokens after {S0} cached"
+        raise ValueError(f"ids: {why} exceed the context config.n_ctx = {c.n_ctx}")
     x = embed(idx, p.wte)  # (..., T, D)
     if c.positions == "learned":
         x = x + p.wpe[S0 : S0 + T]  # type: ignore[index]
@@ -369,6 +369,14 @@ def forward(
     w_u = p.wte.T if p.w_unembed is None else p.w_unembed  # (D, nV): tied unless given
     return x @ w_u, KVCache(tuple(keys), tuple(values))  # (..., T, nV)
     # --8<-- [end:forward-body]
+
+
+def _ids(ids: object, c: ModelConfig) -> NDArray[np.intp]:
+    idx = as_int_array(ids, name="ids", expected="(..., T)", high=c.n_vocab,  # type: ignore[arg-type]
+                       high_from="config.n_vocab")  # fmt: skip
+    if idx.ndim == 0:
+        raise ShapeError("ids must have shape (..., T), at least one axis; got a scalar")
+    return idx
 
 
 def _cache(cache: object, c: ModelConfig, lead: tuple[int, ...]) -> KVCache:
