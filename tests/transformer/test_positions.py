@@ -314,3 +314,36 @@ def test_positions_must_match_T() -> None:
         rope(np.ones((3, 4)), [0, 1])
     with pytest.raises(ShapeError, match="positions"):
         rope(np.ones((3, 4)), [[0, 1, 2]])
+
+
+# ---- the chapter's worked examples (docs/examples/transformer/positions.py) -----------------
+
+
+def test_chapter_examples_hold() -> None:
+    from examples.transformer import positions as ex
+
+    np.testing.assert_allclose(ex.counting()[:, 1], 1 / np.arange(1, 9), rtol=1e-15)
+    assert ex.permutation()["unmasked"] < 1e-14 < 0.1 < ex.permutation()["causal"]
+    assert max(ex.shift_check().values()) < 1e-13
+    assert ex.nearest(4, 1024)[0] == pytest.approx(ex.brute_force_nearest(4, 1024), abs=1e-12)
+    assert ex.first_collisions() == {"float16": 2049, "float32": 2**24 + 1, "bfloat16": 257}
+    assert ex.toeplitz_spread(ex.rope_scores()) < 1e-13
+    assert set(ex.tables()) == {
+        "positions/counting",
+        "positions/pe-small",
+        "positions/frequencies",
+        "positions/nearest",
+        "positions/float32",
+        "positions/rope-scores",
+        "positions/rope-far",
+    }
+
+
+def test_chapter_agreement_with_transformers() -> None:
+    from examples.transformer import positions as ex
+
+    hf = ex.hf_agreement()
+    for key in ("llama_q", "llama_k", "gptj", "roformer", "perm", "scores"):
+        assert hf[key] < 1e-12, key
+    assert 1e-8 < hf["llama_module"] < 1e-4  # LlamaRotaryEmbedding's float32 angles
+    assert ex.gpt2_embeddings()["diff"] < 1e-15

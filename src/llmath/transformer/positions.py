@@ -131,7 +131,8 @@ def sinusoidal_shift(k: int, D: int, *, base: float = 10000.0) -> Array:
                [ 0.8415,  0.5403]])
     """
     # --8<-- [start:shift-body]
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or abs(int(k)) >= 2**63:
+    integer = isinstance(k, int | np.integer) and not isinstance(k, bool)
+    if not integer or abs(int(k)) >= 2**63:
         raise ValueError(f"k must be an integer offset with |k| < 2**63; got {k!r:.40}")
     D = _even_width(D, name="D")
     base = check_real(base, name="base", above=0)
@@ -197,13 +198,13 @@ def rope(
         array([[0.5403, 0.8415]])
 
     Su et al., "RoFormer: Enhanced Transformer with Rotary Position Embedding" (2021),
-    section 3.4, equations (13)-(15).
+    section 3.2 (the general form of the rotary position embedding).
     """
     # --8<-- [start:rope-body]
     x = as_float_array(x, name="x", expected="(..., T, dk)", min_ndim=2)
     T, dk = x.shape[-2:]
     if dk % 2:
-        raise ValueError(f"x must have an even last axis dk (pairs of dimensions); got dk={dk}")
+        raise ValueError(f"x must have an even last axis dk; got dk={dk}")
     pos = as_int_array(positions, name="positions", expected="(T,)")
     if pos.shape != (T,):
         raise ShapeError(
