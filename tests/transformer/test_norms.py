@@ -185,3 +185,71 @@ def test_bad_x() -> None:
         rms_norm(np.float64(1.0), np.ones(1))
     with pytest.raises(ValueError, match="x"):
         rms_norm([[1.0, np.nan]], np.ones(2))
+
+
+# ---- the block chapter's examples ------------------------------------------------------------
+
+
+def test_example_pre_ln_block_is_part2_block_forward() -> None:
+    from examples.transformer import block as ex
+
+    assert ex.part2_agreement() <= 1e-12
+
+
+def test_example_backward_passes_match_finite_differences() -> None:
+    from examples.transformer import block as ex
+
+    fd = ex.backward_vs_finite_differences()
+    assert fd["pre"] < 1e-7 and fd["post"] < 1e-7
+
+
+def test_example_post_ln_block_matches_torch(rng: np.random.Generator) -> None:
+    import torch
+    from examples.transformer import block as ex
+
+    x = rng.standard_normal((ex.T, ex.D))
+    p = ex.init_layer(rng)
+    p = p._replace(b_1=0.1 * rng.standard_normal(ex.F), b_2=0.1 * rng.standard_normal(ex.D))
+    tp = [t64(a) for a in p]
+    mask = torch.ones(ex.T, ex.T, dtype=torch.bool).tril()
+    mha = torch.nn.MultiheadAttention(ex.D, ex.H, bias=False, batch_first=True)
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.cat([tp[2].T, tp[3].T, tp[4].T]))
+        mha.out_proj.weight.copy_(tp[5].T)
+    xt = t64(x)[None]
+    a = mha(xt, xt, xt, attn_mask=~mask, need_weights=False)[0]
+    h = F.layer_norm(xt + a, (ex.D,), tp[0], tp[1], eps=1e-5)
+    m = F.gelu(h @ tp[8] + tp[9]) @ tp[10] + tp[11]
+    ref = F.layer_norm(h + m, (ex.D,), tp[6], tp[7], eps=1e-5)[0].detach().numpy()
+    np.testing.assert_allclose(ex.post_ln_block(x, p), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ex.post_ln_forward(x, p)[0], ref, rtol=1e-12, atol=1e-12)
+
+
+def test_example_symmetry_table() -> None:
+    from examples.transformer import block as ex
+
+    s = ex.symmetry()
+    kept = [k for k in s if k.split("/")[1] in {"layer_norm", "rms_norm", "mlp", "attention"}]
+    kept = [k for k in kept if not k.startswith("rot/layer_norm")]
+    kept += ["rot/rms_norm_unit", "rot/rms_block", "hidden/perm"]
+    broken = ["perm/attention_invariant", "perm/causal", "perm/positions", "rot/layer_norm",
+              "rot/rms_norm_gain", "rot/pre_ln_block", "hidden/rot"]  # fmt: skip
+    assert all(s[k] < 1e-12 for k in kept), {k: s[k] for k in kept}
+    assert all(s[k] > 0.1 for k in broken), {k: s[k] for k in broken}
+
+
+def test_example_residual_writes_sum_to_the_output() -> None:
+    from examples.transformer import block as ex
+
+    w = ex.residual_writes()
+    np.testing.assert_allclose(w["sum"], w["out"], rtol=0, atol=1e-12)
+    assert abs(w["share"].sum() - 1) < 1e-12
+
+
+def test_example_tables() -> None:
+    from examples.transformer import block as ex
+
+    t = ex.tables()
+    assert all(k.startswith("block/") and np.all(np.isfinite(v)) for k, v in t.items())
+    assert t["block/mlp-counts"][1, 3] == 11008
+    assert np.all(np.triu(t["block/dependence"], 1) < 1e-6)
