@@ -6,6 +6,7 @@ import dataclasses
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -20,20 +21,17 @@ from llmath.transformer.counting import (
     rnn_vs_attention_macs,
     training_flops_per_token,
 )
+from llmath.transformer.model import ModelConfig, init
 
 GPT2_SMALL = {"n_vocab": 50257, "n_ctx": 1024, "D": 768, "H": 12, "n_layers": 12}
 
 
-def config(**kw: Any) -> Any:
-    """A ModelConfig (or, before model.py exists, an object with its fields)."""
+def config(**kw: Any) -> ModelConfig:
+    """A ModelConfig with GPT-2's defaults."""
     fields = {
         "F": None, "activation": "gelu_tanh", "norm": "layer", "positions": "learned",
         "bias": True, "eps": 1e-5, "tie_embeddings": True, **kw,
     }  # fmt: skip
-    try:
-        from llmath.transformer.model import ModelConfig  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - the model engineer's module not there yet
-        return SimpleNamespace(**fields)
     return ModelConfig(**fields)
 
 
@@ -94,6 +92,30 @@ def test_param_count_options() -> None:
     assert sw["mlp"] == L * (3 * D * 128 + 2 * 128 + D)
     untied = param_count(config(**SMALL, tie_embeddings=False))
     assert untied["total"] - base["total"] == V * D == untied["unembedding"]
+
+
+def _leaves(tree: Any) -> int:
+    if isinstance(tree, np.ndarray):
+        return tree.size
+    if isinstance(tree, tuple | list):
+        return sum(_leaves(t) for t in tree)
+    return 0
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"tie_embeddings": False, "bias": False},
+        {"activation": "swiglu", "F": 40, "norm": "rms", "positions": "none"},
+        {"activation": "relu", "norm": "rms", "bias": False, "positions": "sinusoidal"},
+        {"activation": "swiglu", "F": 24, "bias": True, "positions": "learned", "norm": "layer"},
+    ],
+)
+def test_param_count_equals_llmath_init(kw: dict[str, Any]) -> None:
+    c = config(**{**SMALL, **kw})
+    params = init(c, np.random.default_rng(0))
+    assert param_count(c)["total"] == _leaves(params)
 
 
 def test_param_count_matches_a_torch_swiglu_rms_twin() -> None:
@@ -205,11 +227,11 @@ def test_rnn_macs_match_flop_counter() -> None:
 def test_bad_input() -> None:
     c = config(**SMALL)
     with pytest.raises(ValueError, match="config must be a ModelConfig"):
-        param_count({"D": 4})
+        param_count({"D": 4})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"config\.D"):
-        param_count(SimpleNamespace(**{**_fields(c), "D": 0}))
+        param_count(SimpleNamespace(**{**_fields(c), "D": 0}))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"config\.norm"):
-        param_count(SimpleNamespace(**{**_fields(c), "norm": "batch"}))
+        param_count(SimpleNamespace(**{**_fields(c), "norm": "batch"}))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_ctx = 32"):
         flops_per_token(c, 33)
     with pytest.raises(ValueError, match="T must be a positive integer"):
@@ -222,7 +244,5 @@ def test_bad_input() -> None:
         rnn_vs_attention_macs(3, -1)
 
 
-def _fields(c: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(c):
-        return {f.name: getattr(c, f.name) for f in dataclasses.fields(c)}
-    return dict(vars(c))
+def _fields(c: ModelConfig) -> dict[str, Any]:
+    return {f.name: getattr(c, f.name) for f in dataclasses.fields(c)}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from llmath._checks import _what, check_positive_int
 
 if TYPE_CHECKING:
-    from llmath.transformer.model import ModelConfig  # type: ignore[import-not-found,unused-ignore]
+    from llmath.transformer.model import ModelConfig
 
 __all__ = [
     "flops_per_token",
@@ -253,7 +253,7 @@ def memory_bytes(
         >>> memory_bytes(tiny, T=4, dtype_bytes=2)["kv_cache"]
         32
 
-    Korthikanti et al. (2022), Sect. 4.1; Pope et al. (2023), Sect. 2.
+    Korthikanti et al. (2022), Sect. 4.1.
     """
     # --8<-- [start:memory-body]
     c = _config(config)
@@ -266,7 +266,7 @@ def memory_bytes(
     return {
         "weights": param_count(config)["total"] * b,
         "activations": batch * T * per_token * b,
-        "kv_cache": 2 * L * batch * T * D * b,  # a key and a value row per layer and token
+        "kv_cache": 2 * L * batch * T * D * b,  # a key and a value row per layer, token
     }
     # --8<-- [end:memory-body]
 
