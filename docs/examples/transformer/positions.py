@@ -19,6 +19,7 @@ from llmath import (
     sinusoidal_positions,
     sinusoidal_shift,
 )
+from llmath.transformer.model import ModelConfig, forward, init
 
 Array = NDArray[np.float64]
 
@@ -204,6 +205,18 @@ def gpt2_embeddings() -> dict[str, float]:
     wpe = model.wpe.weight.detach().numpy()
     mine = embed(ids, wte) + wpe[: len(ids)]  # (T, D)
     repeated = float(np.abs(mine[1] - mine[2]).max())  # token 7 at positions 1 and 2
+    too_long = np.zeros((1, config.n_positions + 1), dtype=np.int64)
+    try:  # there is no row of wpe for position n_ctx
+        model(torch.tensor(too_long))
+        raise AssertionError("GPT-2 accepted a sequence longer than its context")
+    except IndexError:
+        pass
+    c = ModelConfig(n_vocab=50, n_ctx=config.n_positions, D=16, H=2, n_layers=1)
+    try:
+        forward(init(c, np.random.default_rng(SEED)), too_long[0], config=c)
+        raise AssertionError("llmath accepted a sequence longer than its context")
+    except ValueError:
+        pass
     return {
         "diff": float(np.abs(mine - h0.numpy()).max()),
         "repeated": repeated,
