@@ -32,12 +32,18 @@ if importlib.util.find_spec("llmath") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
 
 # %%
+import warnings
+
 import numpy as np
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
-from transformers.utils import logging as hf_logging
 
-import llmath
+# transformers imports tqdm.auto, which asks for Jupyter's progress-bar widgets; nothing here
+# draws a progress bar, so its notice is silenced.
+warnings.filterwarnings("ignore", message="IProgress not found")
+from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402
+from transformers.utils import logging as hf_logging  # noqa: E402
+
+import llmath  # noqa: E402
 
 hf_logging.set_verbosity_error()  # no advice about generation settings in the output
 np.set_printoptions(precision=4, suppress=True)
