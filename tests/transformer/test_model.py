@@ -209,3 +209,14 @@ def test_bad_input() -> None:
         gpt2_params_from_state({}, ModelConfig(n_vocab=5, n_ctx=4, D=4, H=1, n_layers=1,
                                                norm="rms"))  # fmt: skip
     assert isinstance(p.layers[0].mlp, MLPParams)
+
+
+def test_chapter_examples() -> None:
+    from examples.transformer import model as ex
+
+    assert ex.block_vs_part2()["diff"] == 0.0
+    assert ex.mask_demo()["causal"] == 0.0
+    assert ex.llama_like_cache() < 1e-12
+    w = ex.walk()
+    np.testing.assert_allclose(w["logits"], w["forward"], rtol=0, atol=1e-14)
+    assert ex.tying_saving()["untied"] - ex.tying_saving()["tied"] == 50257 * 768

@@ -192,13 +192,20 @@ def cost_table() -> Array:
 
 @cache
 def hf_model() -> Any:
-    """A GPT2LMHeadModel of HF_SHAPE, random weights from torch.manual_seed(0), float64, eval."""
+    """A GPT2LMHeadModel of HF_SHAPE, random float32 weights from torch.manual_seed(0) (as a
+    user would build it), converted to float64, in eval mode."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    torch.manual_seed(0)
     config = GPT2Config(**HF_SHAPE, attn_implementation="eager")
-    return GPT2LMHeadModel(config).double().eval()
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)  # the same weights whatever the caller's default
+    try:
+        torch.manual_seed(0)
+        model = GPT2LMHeadModel(config)
+    finally:
+        torch.set_default_dtype(default)
+    return model.double().eval()
 
 
 @cache
@@ -290,7 +297,7 @@ def tables() -> dict[str, Array]:
     """Every numeric table on the page, keyed as on the page."""
     m = masks()
     return {
-        "model/top": top_table(),
+        "model/top": top_table()[:, 1:].T,
         "model/mask-causal": m["causal"].astype(float),
         "model/mask-full": m["full"].astype(float),
         "model/mask-cross": m["cross"].astype(float),
