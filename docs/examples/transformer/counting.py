@@ -63,9 +63,9 @@ def hf_model(c: Any, *, meta: bool = False) -> Any:
 
 
 def param_table() -> Array:
-    """GPT-2 small: rows per component and the total; columns: parameters, share of the total."""
+    """GPT-2 small: rows per component and the total; columns: parameters, % of the total."""
     counts = param_count(config(**GPT2_SMALL))
-    rows = [[counts[k], counts[k] / counts["total"]] for k in (*COMPONENTS, "total")]
+    rows = [[counts[k], 100 * counts[k] / counts["total"]] for k in (*COMPONENTS, "total")]
     return np.array(rows, dtype=np.float64)
 
 
@@ -84,9 +84,10 @@ def hf_params() -> dict[str, int]:
 
 
 def flop_table(T: int = 1024) -> Array:
-    """GPT-2 small at T: rows per part and the total; columns: FLOPs per token, share."""
+    """GPT-2 small at T: rows per part and the total; columns: MFLOPs per token, % of the total."""
     f = flops_per_token(config(**GPT2_SMALL), T)
-    return np.array([[f[k], f[k] / f["total"]] for k in (*FLOP_PARTS, "total")], dtype=np.float64)
+    rows = [[f[k] / 1e6, 100 * f[k] / f["total"]] for k in (*FLOP_PARTS, "total")]
+    return np.array(rows, dtype=np.float64)
 
 
 @functools.cache
@@ -212,7 +213,8 @@ def hf_memory() -> dict[str, tuple[int, int]]:
 
 def tables() -> dict[str, Array]:
     return {
-        "counting/params": param_table(),
+        "counting/params": param_table()[:, :1],
+        "counting/params-share": param_table()[:, 1:],
         "counting/flops": flop_table(),
         "counting/two-n": two_n_table(),
         "counting/memory": memory_table(),
