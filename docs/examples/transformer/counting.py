@@ -211,6 +211,38 @@ def hf_memory() -> dict[str, tuple[int, int]]:
     return {"kv_cache": (m["kv_cache"], kv), "weights": (m["weights"], weights)}
 
 
+@functools.cache
+def hf_saved_activations() -> dict[str, float]:
+    """Bytes of the tensors autograd keeps during a training forward of the small HF GPT-2
+    (parameters excluded, each storage once), divided by llmath's activation count:
+    with GPT-2's gelu_new and with ReLU swapped in."""
+    import torch
+
+    c = config(**SMALL)
+    ours = memory_bytes(c, T=SMALL_T, batch=SMALL_B, dtype_bytes=8)["activations"]
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, c.n_vocab, (SMALL_B, SMALL_T), generator=gen)
+    out = {}
+    for act in ("gelu_new", "relu"):
+        model = hf_model(c)
+        if act == "relu":
+            for block in model.transformer.h:
+                block.mlp.act = torch.nn.ReLU()
+        params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        kept: dict[int, int] = {}
+
+        def pack(t: Any, kept: dict[int, int] = kept, params: set[int] = params) -> Any:
+            s = t.untyped_storage()
+            if s.data_ptr() not in params:
+                kept[s.data_ptr()] = s.nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(ids, labels=ids)
+        out[act] = sum(kept.values()) / ours
+    return out
+
+
 def tables() -> dict[str, Array]:
     return {
         "counting/params": param_table()[:, :1],
