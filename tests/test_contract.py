@@ -170,7 +170,7 @@ REGISTRY: dict[str, Case | str] = {
     ),
     "norm": Case({"x": Z3}),
     "cosine_similarity": Case({"a": Z3, "b": P3}),
-    "one_hot": Case({"ids": [2, 0], "V": 3}, empty_ok=frozenset({"ids"})),
+    "one_hot": Case({"ids": [2, 0], "nV": 3}, empty_ok=frozenset({"ids"})),
     "embed": Case({"ids": [1, 0], "table": X23}, empty_ok=frozenset({"ids"})),
     "linear": Case({"x": X23, "w": np.ones((3, 2)), "b": np.ones(2)}),
     "relu": Case({"x": Z3}),

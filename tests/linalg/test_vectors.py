@@ -158,13 +158,13 @@ def test_one_hot_rows_are_basis_vectors(ids: np.ndarray) -> None:
 def test_one_hot_bad_input() -> None:
     with pytest.raises(ValueError, match="integers"):
         one_hot([0.0, 1.0], 3)
-    with pytest.raises(ValueError, match=r"lie in \[0, V\)"):
+    with pytest.raises(ValueError, match=r"lie in \[0, nV\)"):
         one_hot([0, 3], 3)
-    with pytest.raises(ValueError, match=r"lie in \[0, V\)"):
+    with pytest.raises(ValueError, match=r"lie in \[0, nV\)"):
         one_hot([-1], 3)
-    with pytest.raises(ValueError, match="V must be a positive integer"):
+    with pytest.raises(ValueError, match="nV must be a positive integer"):
         one_hot([0], 0)
-    with pytest.raises(ValueError, match="V must be a positive integer"):
+    with pytest.raises(ValueError, match="nV must be a positive integer"):
         one_hot([0], True)
 
 

@@ -110,19 +110,19 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
 
 
 @guard
-def one_hot(ids: ArrayLike, V: int) -> NDArray[np.float64]:
+def one_hot(ids: ArrayLike, nV: int) -> NDArray[np.float64]:
     r"""Return one-hot rows: row $t$ is the standard basis vector $e_{\text{ids}_t}$ of length $n_V$.
 
     Args:
-        ids: integer token ids, shape `(...)`, each in `[0, V)`.
-        V: the vocabulary size $n_V$ (the length of each row).
+        ids: integer token ids, shape `(...)`, each in `[0, nV)`.
+        nV: the vocabulary size $n_V$ (the length of each row).
 
     Returns:
         Shape `(..., nV)`, float64 zeros with a single 1 per row.
 
     Raises:
         ShapeError: if `ids` is empty.
-        ValueError: if `ids` are not integers or lie outside `[0, V)`, or `V` is not a positive
+        ValueError: if `ids` are not integers or lie outside `[0, nV)`, or `nV` is not a positive
             integer.
 
     Examples:
@@ -130,9 +130,9 @@ def one_hot(ids: ArrayLike, V: int) -> NDArray[np.float64]:
         array([[0., 0., 1.],
                [1., 0., 0.]])
     """
-    V = check_positive_int(V, name="V")
-    idx = as_int_array(ids, name="ids", expected="(...)", high=V, high_name="V", allow_empty=True)
-    hot: NDArray[np.float64] = (idx[..., None] == np.arange(V)).astype(np.float64)  # (..., nV)
+    nV = check_positive_int(nV, name="nV")
+    idx = as_int_array(ids, name="ids", expected="(...)", high=nV, high_name="nV", allow_empty=True)
+    hot: NDArray[np.float64] = (idx[..., None] == np.arange(nV)).astype(np.float64)  # (..., nV)
     return hot
 
 
