@@ -63,9 +63,9 @@ def hf_model(c: Any, *, meta: bool = False) -> Any:
 
 
 def param_table() -> Array:
-    """GPT-2 small: rows per component and the total; columns: parameters, share of the total."""
+    """GPT-2 small: rows per component and the total; columns: parameters, % of the total."""
     counts = param_count(config(**GPT2_SMALL))
-    rows = [[counts[k], counts[k] / counts["total"]] for k in (*COMPONENTS, "total")]
+    rows = [[counts[k], 100 * counts[k] / counts["total"]] for k in (*COMPONENTS, "total")]
     return np.array(rows, dtype=np.float64)
 
 
@@ -84,9 +84,10 @@ def hf_params() -> dict[str, int]:
 
 
 def flop_table(T: int = 1024) -> Array:
-    """GPT-2 small at T: rows per part and the total; columns: FLOPs per token, share."""
+    """GPT-2 small at T: rows per part and the total; columns: MFLOPs per token, % of the total."""
     f = flops_per_token(config(**GPT2_SMALL), T)
-    return np.array([[f[k], f[k] / f["total"]] for k in (*FLOP_PARTS, "total")], dtype=np.float64)
+    rows = [[f[k] / 1e6, 100 * f[k] / f["total"]] for k in (*FLOP_PARTS, "total")]
+    return np.array(rows, dtype=np.float64)
 
 
 @functools.cache
@@ -210,9 +211,42 @@ def hf_memory() -> dict[str, tuple[int, int]]:
     return {"kv_cache": (m["kv_cache"], kv), "weights": (m["weights"], weights)}
 
 
+@functools.cache
+def hf_saved_activations() -> dict[str, float]:
+    """Bytes of the tensors autograd keeps during a training forward of the small HF GPT-2
+    (parameters excluded, each storage once), divided by llmath's activation count:
+    with GPT-2's gelu_new and with ReLU swapped in."""
+    import torch
+
+    c = config(**SMALL)
+    ours = memory_bytes(c, T=SMALL_T, batch=SMALL_B, dtype_bytes=8)["activations"]
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, c.n_vocab, (SMALL_B, SMALL_T), generator=gen)
+    out = {}
+    for act in ("gelu_new", "relu"):
+        model = hf_model(c)
+        if act == "relu":
+            for block in model.transformer.h:
+                block.mlp.act = torch.nn.ReLU()
+        params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        kept: dict[int, int] = {}
+
+        def pack(t: Any, kept: dict[int, int] = kept, params: set[int] = params) -> Any:
+            s = t.untyped_storage()
+            if s.data_ptr() not in params:
+                kept[s.data_ptr()] = s.nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(ids, labels=ids)
+        out[act] = sum(kept.values()) / ours
+    return out
+
+
 def tables() -> dict[str, Array]:
     return {
-        "counting/params": param_table(),
+        "counting/params": param_table()[:, :1],
+        "counting/params-share": param_table()[:, 1:],
         "counting/flops": flop_table(),
         "counting/two-n": two_n_table(),
         "counting/memory": memory_table(),
