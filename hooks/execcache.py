@@ -527,8 +527,29 @@ def execute_notebook(source: Path, dest: Path) -> None:
         for output in cell.get("outputs", []):
             if output.get("name") == "stderr":  # a warning in a published notebook is a defect
                 raise RuntimeError(f"{source.name}, cell {i} wrote to stderr:\n{output['text']}")
+        if "outputs" in cell:
+            cell["outputs"] = _coalesce_streams(cell["outputs"])
     nb.metadata.pop("widgets", None)
     _write_atomic(dest, nbformat.writes(nb) + "\n")
+
+
+def _coalesce_streams(outputs: list[Any]) -> list[Any]:
+    """Join consecutive stream outputs of one cell: how the kernel's stdout was cut into messages
+    depends on timing, and the published notebook must not."""
+    merged: list[Any] = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and output.get("output_type") == "stream"
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            text = output["text"]
+            previous["text"] = "".join(previous["text"]) + "".join(text)
+        else:
+            merged.append(output)
+    return merged
 
 
 class Notebooks:
