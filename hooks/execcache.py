@@ -522,7 +522,11 @@ def execute_notebook(source: Path, dest: Path) -> None:
             record_timing=False,
             resources={"metadata": {"path": str(source.parent)}},
         )
-        client.execute()
+        try:
+            client.execute()
+        finally:  # a kernel manager handed in is not shut down by nbclient itself
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
     for i, cell in enumerate(nb.cells, start=1):
         for output in cell.get("outputs", []):
             if output.get("name") == "stderr":  # a warning in a published notebook is a defect
