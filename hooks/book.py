@@ -195,6 +195,7 @@ def _record_file(root: Path | None) -> Path | None:
 def on_files(files: Any, config: Any) -> Any:
     """Plan every page's code and start the notebooks; drop outputs whose inputs changed."""
     root = _STATE["root"]
+    execcache.reset()  # names resolve against the modules this build re-imported
     record_file = _record_file(root)
     built: dict[str, str] = {}
     if record_file and record_file.is_file():

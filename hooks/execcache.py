@@ -28,6 +28,7 @@ fence parser and the dependency finder are shared with the builder-independent t
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -87,6 +88,7 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+@functools.cache
 def _versions() -> str:
     out = []
     for name in LIBRARIES:
@@ -183,8 +185,24 @@ def _file_of(module: ModuleType | None) -> Path | None:
     return path if path.is_relative_to(ROOT) else None
 
 
+_RESOLVED: dict[str, set[Path]] = {}
+_REFERENCES: dict[tuple[Path, str], set[str]] = {}
+
+
+def reset() -> None:
+    """Forget resolved names and listed files: once per build, after the modules are re-imported."""
+    _RESOLVED.clear()
+    _LISTED.clear()
+
+
 def resolve(dotted: str) -> set[Path]:
     """Files that define what a dotted reference such as `llmath.softmax` points at."""
+    if dotted not in _RESOLVED:
+        _RESOLVED[dotted] = _resolve(dotted)
+    return _RESOLVED[dotted]
+
+
+def _resolve(dotted: str) -> set[Path]:
     parts = dotted.split(".")
     for i in range(len(parts), 0, -1):
         module = _module(".".join(parts[:i]))
@@ -285,18 +303,27 @@ def dependencies(code: str | None, extra_refs: Iterable[str] = ()) -> set[Path]:
     frontier = list(files)
     while frontier:
         path = frontier.pop()
-        name, is_package = _module_name(path)
-        package = name if is_package else name.rpartition(".")[0]
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError):
-            continue
-        for ref in references(tree, package):
+        for ref in _file_references(path):
             for dep in resolve(ref):
                 if dep not in files:
                     files.add(dep)
                     frontier.append(dep)
     return files
+
+
+def _file_references(path: Path) -> set[str]:
+    """`references` of a tracked module's source, parsed once per version of the file."""
+    key = (path, file_hash(path))
+    if key not in _REFERENCES:
+        name, is_package = _module_name(path)
+        package = name if is_package else name.rpartition(".")[0]
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError):
+            _REFERENCES[key] = set()
+        else:
+            _REFERENCES[key] = references(tree, package)
+    return _REFERENCES[key]
 
 
 def all_tracked_files() -> set[Path]:
@@ -325,7 +352,16 @@ READ_BY_EXAMPLES = (ROOT / "CITATION.cff",)
 
 def _data_files() -> list[Path]:
     """Data an example may read: every key includes it (non-Python files under docs/examples,
-    and READ_BY_EXAMPLES)."""
+    and READ_BY_EXAMPLES). Listed once per build."""
+    if "data" not in _LISTED:
+        _LISTED["data"] = _list_data_files()
+    return _LISTED["data"]
+
+
+_LISTED: dict[str, list[Path]] = {}
+
+
+def _list_data_files() -> list[Path]:
     inside = (p for p in (DOCS / "examples").rglob("*") if p.suffix not in {".py", ".pyc"})
     return sorted({p for p in inside if p.is_file()} | {p for p in READ_BY_EXAMPLES if p.is_file()})
 
