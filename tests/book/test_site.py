@@ -224,3 +224,19 @@ def test_broken_page_fails_the_strict_build(tmp_path: Path, body: str, message: 
     result = build_site(tmp_path / "site", config)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+
+
+def test_every_chapter_fits_the_page_weight_budget(site: BuiltSite) -> None:
+    """A first visit may transfer 300 KB with gzip (tools/bench.py measures it in Chromium): the
+    theme, KaTeX's CSS and fonts take about 190 KB of that, so a page's own HTML gets 110 KB, and
+    no single figure may take more than 100 KB of SVG (a scatter of thousands of points can)."""
+    import gzip
+
+    for page in site.pages():
+        html = page.read_bytes()
+        if "notebooks" not in page.parts:
+            size = len(gzip.compress(html, mtime=0))
+            assert size <= 110 * 1024, f"{page}: {size / 1024:.0f} KB of HTML after gzip"
+        for svg in site.soup(page).select("figure.llm-figure svg"):
+            raw = len(str(svg))
+            assert raw <= 100 * 1024, f"{page}: a {raw / 1024:.0f} KB figure"
