@@ -26,13 +26,7 @@ from llmath.transformer.model import ModelConfig, init
 GPT2_SMALL = {"n_vocab": 50257, "n_ctx": 1024, "D": 768, "H": 12, "n_layers": 12}
 
 
-def config(**kw: Any) -> ModelConfig:
-    """A ModelConfig with GPT-2's defaults."""
-    fields = {
-        "F": None, "activation": "gelu_tanh", "norm": "layer", "positions": "learned",
-        "bias": True, "eps": 1e-5, "tie_embeddings": True, **kw,
-    }  # fmt: skip
-    return ModelConfig(**fields)
+config = ModelConfig  # its defaults are GPT-2's
 
 
 def hf(c: Any, *, meta: bool = False) -> GPT2LMHeadModel:

@@ -29,13 +29,7 @@ FLOP_PARTS = ("attention_qkv", "attention_scores", "attention_values", "attentio
               "unembedding")  # fmt: skip
 
 
-def config(**kw: Any) -> ModelConfig:
-    """llmath's ModelConfig with GPT-2's defaults."""
-    fields = {
-        "F": None, "activation": "gelu_tanh", "norm": "layer", "positions": "learned",
-        "bias": True, "eps": 1e-5, "tie_embeddings": True, **kw,
-    }  # fmt: skip
-    return ModelConfig(**fields)
+config = ModelConfig  # its defaults are GPT-2's
 
 
 def with_ctx(c: ModelConfig, n_ctx: int) -> ModelConfig:

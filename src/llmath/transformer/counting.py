@@ -92,10 +92,8 @@ def param_count(config: ModelConfig) -> dict[str, int]:
         ValueError: if `config` is not a valid ModelConfig.
 
     Examples:
-        >>> from types import SimpleNamespace as C
-        >>> gpt2 = C(n_vocab=50257, n_ctx=1024, D=768, H=12, n_layers=12, F=None,
-        ...          activation="gelu_tanh", norm="layer", positions="learned",
-        ...          bias=True, tie_embeddings=True)
+        >>> from llmath.transformer.model import ModelConfig
+        >>> gpt2 = ModelConfig(n_vocab=50257, n_ctx=1024, D=768, H=12, n_layers=12)
         >>> param_count(gpt2)["total"]
         124439808
 
@@ -150,9 +148,8 @@ def flops_per_token(config: ModelConfig, T: int) -> dict[str, int]:
         ValueError: if `config` is not a valid ModelConfig or `T` is not in range.
 
     Examples:
-        >>> from types import SimpleNamespace as C
-        >>> tiny = C(n_vocab=10, n_ctx=4, D=2, H=1, n_layers=1, F=None, activation="relu",
-        ...          norm="layer", positions="learned", bias=True, tie_embeddings=True)
+        >>> from llmath.transformer.model import ModelConfig
+        >>> tiny = ModelConfig(n_vocab=10, n_ctx=4, D=2, H=1, n_layers=1, activation="relu")
         >>> flops_per_token(tiny, 4)["total"]
         168
 
@@ -198,9 +195,8 @@ def training_flops_per_token(config: ModelConfig, T: int) -> dict[str, int]:
         ValueError: if `config` is not a valid ModelConfig or `T` is not in range.
 
     Examples:
-        >>> from types import SimpleNamespace as C
-        >>> tiny = C(n_vocab=10, n_ctx=4, D=2, H=1, n_layers=1, F=None, activation="relu",
-        ...          norm="layer", positions="learned", bias=True, tie_embeddings=True)
+        >>> from llmath.transformer.model import ModelConfig
+        >>> tiny = ModelConfig(n_vocab=10, n_ctx=4, D=2, H=1, n_layers=1, activation="relu")
         >>> training_flops_per_token(tiny, 4)
         {'forward': 168, 'backward': 336, 'total': 504}
 
@@ -247,9 +243,8 @@ def memory_bytes(
         ValueError: if `config` is not a valid ModelConfig or a count is not a positive integer.
 
     Examples:
-        >>> from types import SimpleNamespace as C
-        >>> tiny = C(n_vocab=10, n_ctx=4, D=2, H=1, n_layers=1, F=None, activation="relu",
-        ...          norm="layer", positions="learned", bias=True, tie_embeddings=True)
+        >>> from llmath.transformer.model import ModelConfig
+        >>> tiny = ModelConfig(n_vocab=10, n_ctx=4, D=2, H=1, n_layers=1, activation="relu")
         >>> memory_bytes(tiny, T=4, dtype_bytes=2)["kv_cache"]
         32
 
