@@ -167,7 +167,7 @@ def on_config(config: Any) -> Any:
         sys.path.insert(0, str(DOCS))  # `from examples.<part> import ...` in exec blocks
     EXEC.install()
     root = execcache.cache_root()
-    _STATE.update(root=root, plans={}, sources={}, keys={}, started=False)
+    _STATE.update(root=root, plans={}, sources={}, keys={})
     katex_file = root / "katex.json" if root else None
     if katex_file and katex_file.is_file() and not _KATEX:
         try:
