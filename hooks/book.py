@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -168,12 +169,8 @@ def on_config(config: Any) -> Any:
     EXEC.install()
     root = execcache.cache_root()
     _STATE.update(root=root, plans={}, sources={}, keys={})
-    katex_file = root / "katex.json" if root else None
-    if katex_file and katex_file.is_file() and not _KATEX:
-        try:
-            _KATEX.update(json.loads(katex_file.read_text(encoding="utf-8")))
-        except ValueError:
-            pass
+    if root is not None and not _KATEX:
+        _KATEX.update(execcache._read_json(root / "katex.json") or {})
     _STATE["katex_size"] = len(_KATEX)
     return config
 
@@ -189,6 +186,7 @@ def on_pre_build(config: Any) -> None:
 
 
 def _record_file(root: Path | None) -> Path | None:
+    """Where the key each page's HTML was built from is kept (for `--dirty` rebuilds)."""
     return root / "built-pages.json" if root else None
 
 
@@ -196,13 +194,7 @@ def on_files(files: Any, config: Any) -> Any:
     """Plan every page's code and start the notebooks; drop outputs whose inputs changed."""
     root = _STATE["root"]
     execcache.reset()  # names resolve against the modules this build re-imported
-    record_file = _record_file(root)
-    built: dict[str, str] = {}
-    if record_file and record_file.is_file():
-        try:
-            built = json.loads(record_file.read_text(encoding="utf-8"))
-        except ValueError:
-            built = {}
+    built: dict[str, str] = execcache._read_json(_record_file(root)) or {}
     for file in files:
         src = Path(file.abs_src_path) if file.abs_src_path else None
         if src is None:
@@ -268,16 +260,16 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
     # copies would all be indexed); parsing that markup cost the search plugin about a fifth
     # of the build.
     where = page.file.src_uri
-    if _is_notebook(page):  # re-serialise only the article, not the theme's whole page
+    if _is_notebook(page):
+        # re-serialise only the article, not the theme's whole page
         start, end = output.find("<article"), output.rfind("</article>")
         if start < 0 or end < start:
             log.warning("%s: no <article> to render notebook math in", where)
         else:
             body = render_notebook_math(output[start:end], where=where)
             output = output[:start] + body + output[end:]
-    if _is_notebook(page):
         output = _share_notebook_styles(output, page, config)
-    if _is_notebook(page):  # offer the jupytext source beside the executed .ipynb
+        # offer the jupytext source beside the executed .ipynb
         source = _STATE["sources"].get(page.file.src_uri)
         if source is not None:
             dest = Path(page.file.abs_dest_path).parent / source.name
@@ -320,11 +312,16 @@ def _share_notebook_styles(output: str, page: Any, config: Any) -> str:
 _INDEX_MATH = re.compile(r"\\\((?P<inline>.+?)\\\)|\\\[(?P<display>.+?)\\\]", re.DOTALL)
 
 
-def _plain_math(text: str, *, dollars: bool = False) -> str:
-    r"""TeX in search snippets as readable text: `\(p = 0.9\)` -> `p = 0.9`."""
+@functools.cache
+def _latex_to_text() -> Any:
     from pylatexenc.latex2text import LatexNodes2Text
 
-    convert = LatexNodes2Text(math_mode="text", strict_latex_spaces=True).latex_to_text
+    return LatexNodes2Text(math_mode="text", strict_latex_spaces=True).latex_to_text
+
+
+def _plain_math(text: str, *, dollars: bool = False) -> str:
+    r"""TeX in search snippets as readable text: `\(p = 0.9\)` -> `p = 0.9`."""
+    convert = _latex_to_text()  # built once: it is called for every entry of the index
 
     def replace(match: re.Match[str]) -> str:
         tex = html.unescape(match["inline"] or match["display"] or "")
@@ -348,15 +345,9 @@ def on_post_build(config: Any) -> None:
             doc["title"] = _plain_math(doc.get("title", ""), dollars=dollars)
             doc["text"] = _plain_math(doc.get("text", ""), dollars=dollars)
         index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
-    if root is not None:
-        record_file = _record_file(root)
-        assert record_file is not None
-        built: dict[str, str] = {}
-        if record_file.is_file():
-            try:
-                built = json.loads(record_file.read_text(encoding="utf-8"))
-            except ValueError:
-                built = {}
+    record_file = _record_file(root)
+    if root is not None and record_file is not None:
+        built: dict[str, str] = execcache._read_json(record_file) or {}
         built.update(_STATE["keys"])
         execcache._write_atomic(record_file, json.dumps(built, indent=0, sort_keys=True))
         if len(_KATEX) != _STATE["katex_size"]:

@@ -80,12 +80,23 @@ def _sha(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, data: str | bytes) -> None:
+    """Write `data` (text as UTF-8) to `path` so that a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
     os.replace(tmp, path)
+
+
+def _read_json(path: Path | None) -> Any:
+    """A cache file's JSON, or None if it is missing or unreadable (the cache is disposable)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 @functools.cache
@@ -463,12 +474,7 @@ class ExecCache:
             self.current = None
             return
         path = root / "exec" / f"{plan.exec_key}.json" if root else None
-        entry = None
-        if path and path.is_file():
-            try:
-                entry = json.loads(path.read_text(encoding="utf-8"))["blocks"]
-            except (OSError, ValueError, KeyError):
-                entry = None
+        entry = (_read_json(path) or {}).get("blocks")
         self.current = PageRun(plan.exec_key, path, entry, replaying=entry is not None)
 
     def run(self, code: str, **kwargs: Any) -> str:

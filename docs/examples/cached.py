@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -60,11 +58,7 @@ def persistent(fn: Callable[P, R]) -> Callable[P, R]:
             with path.open("rb") as f:
                 return pickle.load(f)  # type: ignore[no-any-return]
         result = fn(*args, **kwargs)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(result, f)
-        os.replace(tmp, path)
+        execcache._write_atomic(path, pickle.dumps(result))
         return result
 
     wrapper.uncached = fn  # type: ignore[attr-defined]
