@@ -63,6 +63,8 @@ def _block_params() -> BlockParams:
 
 
 XB = np.random.default_rng(2).normal(size=(3, D))  # (T, D)
+MHA_WEIGHTS = {"w_q": np.eye(D), "w_k": np.eye(D), "w_v": np.eye(D), "w_o": np.eye(D)}
+CAUSAL3 = np.tril(np.ones((3, 3), bool))
 MLP_PARAMS = llmath.MLPParams(
     *(np.random.default_rng(3).normal(size=s) * 0.3 for s in ((D, F), (F,), (F, D), (D,), (D, F)))
 )
@@ -147,16 +149,7 @@ REGISTRY: dict[str, Case | str] = {
     "split_heads": Case({"x": XB, "num_heads": 2}),
     "merge_heads": Case({"x": XB.reshape(2, 3, 2)}),
     "multi_head_attention": Case(
-        {
-            "x": XB,
-            "w_q": np.eye(D),
-            "w_k": np.eye(D),
-            "w_v": np.eye(D),
-            "w_o": np.eye(D),
-            "num_heads": 2,
-            "context": XB[::-1],
-            "mask": np.tril(np.ones((3, 3), bool)),
-        }
+        {"x": XB, **MHA_WEIGHTS, "num_heads": 2, "context": XB[::-1], "mask": CAUSAL3}
     ),
     "norm": Case({"x": Z3}),
     "cosine_similarity": Case({"a": Z3, "b": P3}),
@@ -254,17 +247,7 @@ REGISTRY: dict[str, Case | str] = {
     "scaled_dot_product_attention_backward": Case(
         {"dout": np.ones((2, 2)), "q": X23, "k": X23, "v": EYE2, "weights": np.full((2, 2), 0.5)}
     ),
-    "multi_head_attention_forward": Case(
-        {
-            "x": XB,
-            "w_q": np.eye(D),
-            "w_k": np.eye(D),
-            "w_v": np.eye(D),
-            "w_o": np.eye(D),
-            "num_heads": 2,
-            "mask": np.tril(np.ones((3, 3), bool)),
-        }
-    ),
+    "multi_head_attention_forward": Case({"x": XB, **MHA_WEIGHTS, "num_heads": 2, "mask": CAUSAL3}),
     "multi_head_attention_backward": Case({"dout": np.ones((3, D)), "cache": MHA_CACHE}),
     "rnn_forward": Case(
         {

@@ -193,28 +193,28 @@ class Run:
     axe: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="module")
-def phone(site: BuiltSite, origin: str, tab: Tab) -> Run:
+def _sweep(
+    site: BuiltSite, origin: str, tab: Tab, viewport: Any, axe_options: Any, script: str, arg: Any
+) -> Run:
+    """Every page in light mode at one viewport: axe's findings and `script(arg)`'s result."""
     run, axe = Run(), _axe_script()
-    tab.page.set_viewport_size(PHONE)
+    tab.page.set_viewport_size(viewport)
     tab.page.emulate_media(color_scheme="light")
     for url in _urls(site):
         _open(tab, origin, url)
-        run.axe += _axe(tab, url, axe, AXE_CONTEXT, AXE_PHONE)
-        run.pages[url] = tab.page.evaluate(PHONE_JS)
+        run.axe += _axe(tab, url, axe, AXE_CONTEXT, axe_options)
+        run.pages[url] = tab.page.evaluate(script, arg)
     return run
+
+
+@pytest.fixture(scope="module")
+def phone(site: BuiltSite, origin: str, tab: Tab) -> Run:
+    return _sweep(site, origin, tab, PHONE, AXE_PHONE, PHONE_JS, None)
 
 
 @pytest.fixture(scope="module")
 def desktop(site: BuiltSite, origin: str, tab: Tab, phone: Run) -> Run:
-    run, axe = Run(), _axe_script()
-    tab.page.set_viewport_size(DESKTOP)
-    tab.page.emulate_media(color_scheme="light")
-    for url in _urls(site):
-        _open(tab, origin, url)
-        run.axe += _axe(tab, url, axe, AXE_CONTEXT, AXE_OPTIONS)
-        run.pages[url] = tab.page.evaluate(DESKTOP_JS, CODE_COLUMNS)
-    return run
+    return _sweep(site, origin, tab, DESKTOP, AXE_OPTIONS, DESKTOP_JS, CODE_COLUMNS)
 
 
 @pytest.fixture(scope="module")
