@@ -1,0 +1,6 @@
+"""Part 6: decoding: beam search, speculative decoding and generation with a key-value cache.
+
+Each module's public names are re-exported here and from `llmath`.
+"""
+
+__all__: list[str] = []
