@@ -330,6 +330,23 @@ REGISTRY: dict[str, Case | str] = {
     "top_k_filter": Case({"probs": P3, "k": 2}),
     "top_p_filter": Case({"probs": P3, "p": 0.6}),
     "sample": Case({"probs": P3, "rng": RNG, "size": (2, 3)}),
+    # Part 5: preferences and LoRA (engineer B)
+    "bradley_terry_loss": Case({"r_chosen": Z3, "r_rejected": P3}),
+    "kl_regularised_policy": Case({"pi_ref": P3, "reward": Z3, "beta": 0.5}),
+    "kl_regularised_value": Case({"pi_ref": P3, "reward": Z3, "beta": 0.5}),
+    "kl_regularised_objective": Case({"pi": P3[::-1], "pi_ref": P3, "reward": Z3, "beta": 0.5}),
+    "dpo_loss": Case(
+        {
+            "logp_chosen": -P3,
+            "logp_rejected": -Z3 - 3.0,
+            "ref_logp_chosen": -2 * P3,
+            "ref_logp_rejected": -P3 - 1.0,
+            "beta": 0.1,
+        }
+    ),
+    "lora_backward": Case(
+        {"grad_w": X23, "a": np.ones((2, 1)), "b": np.ones((1, 3)), "alpha": 2.0}
+    ),
 }
 
 # ---- kinds of parameters and their hostile mutations -----------------------------------------

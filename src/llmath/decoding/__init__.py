@@ -3,4 +3,6 @@
 Each module's public names are re-exported here and from `llmath`.
 """
 
-__all__: list[str] = []
+from llmath.decoding.generate import generate
+
+__all__ = ["generate"]
