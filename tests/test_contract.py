@@ -31,6 +31,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -41,6 +42,7 @@ from numpy.typing import ArrayLike
 
 import llmath
 from llmath import BlockParams, NGramModel, ShapeError, Value
+from llmath.models.bert import _toy_state as _toy_bert_state
 
 # ---- valid calls ------------------------------------------------------------------------------
 
@@ -98,6 +100,14 @@ def _gpt2_state() -> dict[str, np.ndarray]:
              "h.0.mlp.c_fc.weight": lp.mlp.w_in, "h.0.mlp.c_fc.bias": lp.mlp.b_in,
              "h.0.mlp.c_proj.weight": lp.mlp.w_out, "h.0.mlp.c_proj.bias": lp.mlp.b_out}  # fmt: skip
     return {k: np.asarray(v) for k, v in state.items()}
+
+
+BERT_CONFIG = llmath.BertConfig(n_vocab=7, n_ctx=6, n_types=2, D=4, H=2, n_layers=1, F=8)
+BERT_PARAMS = llmath.bert_params_from_state(_toy_bert_state(BERT_CONFIG), BERT_CONFIG)
+BERT_HF = {"vocab_size": 7, "max_position_embeddings": 6, "type_vocab_size": 2, "hidden_size": 4,
+           "num_attention_heads": 2, "num_hidden_layers": 1, "intermediate_size": 8,
+           "layer_norm_eps": 1e-12, "hidden_act": "gelu"}  # fmt: skip
+TINY_SAFETENSORS = Path(__file__).parent / "data" / "tiny.safetensors"
 
 
 def _model() -> NGramModel:
@@ -330,6 +340,41 @@ REGISTRY: dict[str, Case | str] = {
     "top_k_filter": Case({"probs": P3, "k": 2}),
     "top_p_filter": Case({"probs": P3, "p": 0.6}),
     "sample": Case({"probs": P3, "rng": RNG, "size": (2, 3)}),
+    # Part 8: capstone (engineer D)
+    "BertParams": DATA,
+    "BertConfig.__init__": Case(
+        {"n_vocab": 7, "n_ctx": 6, "n_types": 2, "D": 4, "H": 2, "n_layers": 1, "F": 8,
+         "eps": 1e-12, "activation": "gelu"},
+        call=llmath.BertConfig,
+        target=llmath.BertConfig.__init__,
+    ),  # fmt: skip
+    "bert_config_from_hf": Case({"hf": BERT_HF}, kinds={"hf": "cache"}),
+    "bert_params_from_state": Case(
+        {"state": _toy_bert_state(BERT_CONFIG), "config": BERT_CONFIG},
+        kinds={"state": "cache", "config": "cache"},
+    ),
+    "bert_encoder": Case(
+        {"params": BERT_PARAMS, "ids": [[1, 2, 3], [4, 5, 0]], "config": BERT_CONFIG,
+         "attention_mask": [[1, 1, 1], [1, 1, 0]], "token_type_ids": [[0, 0, 1], [0, 1, 1]]},
+        kinds={"params": "cache", "config": "cache", "attention_mask": "ids"},
+    ),  # fmt: skip
+    "bert_attention": Case(
+        {"params": BERT_PARAMS, "ids": [1, 2, 3], "config": BERT_CONFIG,
+         "attention_mask": [1, 1, 0], "token_type_ids": [0, 1, 1]},
+        kinds={"params": "cache", "config": "cache", "attention_mask": "ids"},
+    ),  # fmt: skip
+    "mean_pool": Case(
+        {"hidden": X23.T, "attention_mask": [1, 0, 1]}, kinds={"attention_mask": "ids"}
+    ),
+    "load_safetensors": Case(
+        {"path": str(TINY_SAFETENSORS), "name_map": {"dense.bias": "b"}, "float64": False},
+        kinds={"path": "choice", "name_map": "cache"},
+    ),
+    "generate": Case(
+        {"params": MODEL_PARAMS, "prompt_ids": [3, 0], "config": MODEL_CONFIG,
+         "max_new_tokens": 3, "temperature": 0.8, "top_k": 5, "top_p": 0.9, "rng": RNG},
+        kinds={"params": "cache", "config": "cache", "prompt_ids": "ids"},
+    ),  # fmt: skip
     # Part 5: preferences and LoRA (engineer B)
     "bradley_terry_loss": Case({"r_chosen": Z3, "r_rejected": P3}),
     "kl_regularised_policy": Case({"pi_ref": P3, "reward": Z3, "beta": 0.5}),

@@ -52,6 +52,7 @@ from llmath.calculus import (
     tanh_grad,
     topological_order,
 )
+from llmath.decoding import generate
 from llmath.linalg import (
     check_row_stochastic,
     compose_affine,
@@ -66,6 +67,16 @@ from llmath.linalg import (
     relu,
     spectral_gap,
     stationary_distribution,
+)
+from llmath.models import (
+    BertConfig,
+    BertParams,
+    bert_attention,
+    bert_config_from_hf,
+    bert_encoder,
+    bert_params_from_state,
+    load_safetensors,
+    mean_pool,
 )
 from llmath.probability import (
     NGramModel,
@@ -132,6 +143,8 @@ __version__ = "0.2.0"
 
 __all__ = [
     "AttentionResult",
+    "BertConfig",
+    "BertParams",
     "BlockCache",
     "BlockParams",
     "KVCache",
@@ -148,6 +161,10 @@ __all__ = [
     "Value",
     "__version__",
     "apply_temperature",
+    "bert_attention",
+    "bert_config_from_hf",
+    "bert_encoder",
+    "bert_params_from_state",
     "bits_per_byte",
     "bits_to_nats",
     "block_backward",
@@ -176,6 +193,7 @@ __all__ = [
     "gaussian_neg_log_posterior",
     "gelu",
     "gelu_grad",
+    "generate",
     "generate_corpus",
     "gpt2_params_from_state",
     "grad_check",
@@ -189,12 +207,14 @@ __all__ = [
     "layer_norm_backward",
     "linear",
     "linear_backward",
+    "load_safetensors",
     "log_softmax",
     "lora_backward",
     "lora_merge",
     "lora_param_count",
     "low_rank_approx",
     "map_linear_regression",
+    "mean_pool",
     "memory_bytes",
     "merge_heads",
     "minibatch_mean_variance",
