@@ -123,6 +123,14 @@ def _bounded_grad(z: np.ndarray) -> np.ndarray:
     return 1.0 / np.cosh(np.clip(z, -300, 300)) ** 2
 
 
+TOY_ENCODER = {c: b for b, c in llmath.bytes_to_unicode().items()} | {"lo": 256, "low": 257}
+TOY_MERGES = [("l", "o"), ("lo", "w")]
+
+
+def _toy_bpe() -> llmath.ByteLevelBPE:
+    return llmath.ByteLevelBPE(TOY_ENCODER, TOY_MERGES)
+
+
 @dataclass(frozen=True)
 class Case:
     """One valid call of a public function: `call(**args)` must succeed."""
@@ -340,6 +348,50 @@ REGISTRY: dict[str, Case | str] = {
     "top_k_filter": Case({"probs": P3, "k": 2}),
     "top_p_filter": Case({"probs": P3, "p": 0.6}),
     "sample": Case({"probs": P3, "rng": RNG, "size": (2, 3)}),
+    # Part 6: byte-pair encoding and GPT-2's byte-level BPE (engineer E)
+    "BPEResult": DATA,
+    "GPT2_PATTERN": NOT_CALLABLE,
+    "bpe_train": Case(
+        {
+            "word_freqs": {"low": 5, "lower": 2},
+            "num_merges": 3,
+            "tie_break": "lexicographic",
+            "end_of_word": "</w>",
+        },
+        kinds={"word_freqs": "word_freqs", "num_merges": "nonnegative_int", "end_of_word": "text"},
+    ),
+    "bpe_encode": Case(
+        {"word": "lower", "merges": TOY_MERGES, "end_of_word": "</w>"},
+        kinds={"word": "text", "merges": "merges", "end_of_word": "text"},
+    ),
+    "bpe_decode": Case(
+        {"tokens": ["low", "er</w>"], "end_of_word": "</w>"}, kinds={"end_of_word": "text"}
+    ),
+    "bytes_to_unicode": Case({}),
+    "ByteLevelBPE.__init__": Case(
+        {"encoder": TOY_ENCODER, "merges": TOY_MERGES},
+        call=llmath.ByteLevelBPE,
+        target=llmath.ByteLevelBPE.__init__,
+        kinds={"encoder": "encoder", "merges": "merges"},
+    ),
+    "ByteLevelBPE.encode": Case(
+        {"text": "low lower"},
+        call=lambda **kw: _toy_bpe().encode(**kw),
+        target=llmath.ByteLevelBPE.encode,
+        kinds={"text": "text"},
+    ),
+    "ByteLevelBPE.decode": Case(
+        {"ids": [257, 32]},
+        call=lambda **kw: _toy_bpe().decode(**kw),
+        target=llmath.ByteLevelBPE.decode,
+        empty_ok=frozenset({"ids"}),
+    ),
+    "ByteLevelBPE.decode_bytes": Case(
+        {"ids": [257, 32]},
+        call=lambda **kw: _toy_bpe().decode_bytes(**kw),
+        target=llmath.ByteLevelBPE.decode_bytes,
+        empty_ok=frozenset({"ids"}),
+    ),
     # Part 8: capstone (engineer D)
     "BertParams": DATA,
     "BertConfig.__init__": Case(
@@ -576,6 +628,18 @@ def mutations(kind: str, value: Any, param: inspect.Parameter, case: Case) -> It
         }
         for label, g in bad_grammars.items():
             yield Mutation(label, g, True)
+    elif kind == "nonnegative_int":
+        for b in (True, "1", 1j, [1.0], np.nan, 2.5, -1, 10**400, None):
+            yield Mutation(repr(b), b, True)
+    elif kind == "word_freqs":
+        for b in ({}, {"a": 0}, {"a": 2.5}, {"a": True}, {3: 1}, {"": 1}, ["low"], "low", None):
+            yield Mutation(repr(b), b, True)
+    elif kind == "merges":
+        for b in ("lo", [("l",)], [("l", 3)], [("", "o")], None, 3):
+            yield Mutation(repr(b), b, True)
+    elif kind == "encoder":
+        for b in ({}, {"a": 0}, {"a": "0"}, None, 3, ["a"]):
+            yield Mutation(repr(b), b, True)
     elif kind == "value":
         yield from [Mutation("float", 2.0, True), Mutation("None", None, True)]
     else:  # pragma: no cover - test_every_parameter_has_a_kind fails first

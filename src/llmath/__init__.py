@@ -107,6 +107,15 @@ from llmath.probability import (
     top_p_filter,
     variance,
 )
+from llmath.tokenization import (
+    GPT2_PATTERN,
+    BPEResult,
+    ByteLevelBPE,
+    bpe_decode,
+    bpe_encode,
+    bpe_train,
+    bytes_to_unicode,
+)
 from llmath.training import (
     bradley_terry_loss,
     dpo_loss,
@@ -142,11 +151,14 @@ from llmath.transformer import (
 __version__ = "0.2.0"
 
 __all__ = [
+    "GPT2_PATTERN",
     "AttentionResult",
+    "BPEResult",
     "BertConfig",
     "BertParams",
     "BlockCache",
     "BlockParams",
+    "ByteLevelBPE",
     "KVCache",
     "LayerNormCache",
     "LayerParams",
@@ -169,7 +181,11 @@ __all__ = [
     "bits_to_nats",
     "block_backward",
     "block_forward",
+    "bpe_decode",
+    "bpe_encode",
+    "bpe_train",
     "bradley_terry_loss",
+    "bytes_to_unicode",
     "categorical_map",
     "categorical_mle",
     "causal_mask",

@@ -3,4 +3,15 @@
 Each module's public names are re-exported here and from `llmath`.
 """
 
-__all__: list[str] = []
+from llmath.tokenization.bpe import BPEResult, bpe_decode, bpe_encode, bpe_train
+from llmath.tokenization.byte_level import GPT2_PATTERN, ByteLevelBPE, bytes_to_unicode
+
+__all__ = [
+    "GPT2_PATTERN",
+    "BPEResult",
+    "ByteLevelBPE",
+    "bpe_decode",
+    "bpe_encode",
+    "bpe_train",
+    "bytes_to_unicode",
+]
