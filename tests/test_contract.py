@@ -143,6 +143,22 @@ class Case:
     empty_ok: frozenset[str] = frozenset()  # parameters where an empty array is legal
 
 
+def _optimizer_cases(cls: Any, **hyper: Any) -> dict[str, Case]:
+    """`Class.__init__` with every hyperparameter, and `Class.step` on fresh parameters."""
+
+    def fresh() -> list[np.ndarray]:  # step updates its parameters in place
+        return [np.ones(3), np.ones((2, 3))]
+
+    return {
+        f"{cls.__name__}.__init__": Case({"params": fresh(), **hyper}, call=cls, target=cls.__init__),
+        f"{cls.__name__}.step": Case(
+            {"grads": [Z3, X23]},
+            call=lambda **kw: cls(fresh(), **hyper).step(**kw),
+            target=cls.step,
+        ),
+    }
+
+
 DATA = "a NamedTuple: a plain container, validated by the function it is passed to"
 NOT_CALLABLE = "not a function"
 
@@ -348,6 +364,22 @@ REGISTRY: dict[str, Case | str] = {
     "top_k_filter": Case({"probs": P3, "k": 2}),
     "top_p_filter": Case({"probs": P3, "p": 0.6}),
     "sample": Case({"probs": P3, "rng": RNG, "size": (2, 3)}),
+    # Part 5: optimisers, schedules, initialisation (engineer A)
+    **_optimizer_cases(llmath.SGD, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    **_optimizer_cases(
+        llmath.RMSProp, lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.1, momentum=0.5
+    ),
+    **_optimizer_cases(
+        llmath.Adam, lr=0.1, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.1, bias_correction=False
+    ),
+    **_optimizer_cases(llmath.AdamW, lr=0.1, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.1),
+    "cosine_schedule": Case(
+        {"step": 3, "max_lr": 1.0, "warmup_steps": 2, "total_steps": 6, "min_lr": 0.1},
+        kinds={"step": "index", "warmup_steps": "index"},
+    ),
+    "clip_grad_norm": Case({"grads": [Z3, X23], "max_norm": 1.0}),
+    "xavier_init": Case({"fan_in": 3, "fan_out": 2, "rng": RNG, "gain": 2.0}),
+    "he_init": Case({"fan_in": 3, "fan_out": 2, "rng": RNG, "distribution": "uniform"}),
     # Part 6: byte-pair encoding and GPT-2's byte-level BPE (engineer E)
     "BPEResult": DATA,
     "GPT2_PATTERN": NOT_CALLABLE,
@@ -477,6 +509,9 @@ def kind_of(param: inspect.Parameter, case: Case) -> str | None:
         ("Cache", "cache"),
         ("BlockParams", "cache"),
         ("Sequence[tuple[ArrayLike", "layers"),
+        ("Sequence[NDArray", "arrays"),
+        ("Sequence[ArrayLike]", "arrays"),
+        ("tuple[float, float]", "betas"),
         ("ArrayLike", "array"),
         ("int | tuple", "size"),
         ("Value", "value"),
@@ -576,10 +611,12 @@ def mutations(kind: str, value: Any, param: inspect.Parameter, case: Case) -> It
         yield Mutation("floats", m.astype(np.float64), True)
         yield Mutation("wrong shape", np.ones((7, 7, 7), dtype=bool), True)
         yield Mutation("all False", np.zeros(m.shape, dtype=bool), True)
-    elif kind in ("real", "int", "axis", "size"):
+    elif kind in ("real", "int", "axis", "size", "index"):
         bad: list[Any] = [True, "1", 1j, [1.0], np.nan]
         if kind == "real":
             bad += [np.inf, -np.inf, 10**400]
+        if kind == "index":  # a count from 0, such as a step number
+            bad += [2.5, -1, 10**400]
         if kind in ("int", "size"):
             bad += [2.5, -1, 0, 10**400]
         if kind == "size":
@@ -589,6 +626,16 @@ def mutations(kind: str, value: Any, param: inspect.Parameter, case: Case) -> It
         for b in bad:
             yield Mutation(repr(b), b, True)
         yield from none
+    elif kind == "arrays":  # a list of arrays: parameters or their gradients
+        items = list(value)
+        for b in (None, "1.0", [], np.asarray(items[0])):
+            yield Mutation(f"list: {b!r:.20}", b, True)
+        for m in array_mutations(items[0], optional=False, inf_ok=False, empty_ok=False):
+            yield m._replace(value=[m.value, *items[1:]])  # the first array mutated
+        yield Mutation("one array fewer", items[:-1], False)
+    elif kind == "betas":  # a pair of decay rates in [0, 1)
+        for b in ((1.0, 0.9), (0.9, 1.0), (-0.1, 0.9), (0.9, np.nan), (0.9,), "0.9", None):
+            yield Mutation(repr(b), b, True)
     elif kind == "choice":
         yield from [Mutation("unknown", "bogus", True), Mutation("int", 3, True), *none]
     elif kind == "text":
@@ -739,7 +786,9 @@ def _public_names() -> set[str]:
         else:  # a class with behaviour: its constructor and every public method
             names.update(
                 f"{name}.{m}"
-                for m, v in vars(obj).items()
+                for klass in inspect.getmro(obj)  # inherited from an llmath base class too
+                if klass.__module__.startswith("llmath")
+                for m, v in vars(klass).items()
                 if inspect.isfunction(v) and (not m.startswith("_") or m == "__init__")
             )
     return names

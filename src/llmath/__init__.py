@@ -117,12 +117,20 @@ from llmath.tokenization import (
     bytes_to_unicode,
 )
 from llmath.training import (
+    SGD,
+    Adam,
+    AdamW,
+    RMSProp,
     bradley_terry_loss,
+    clip_grad_norm,
+    cosine_schedule,
     dpo_loss,
+    he_init,
     kl_regularised_objective,
     kl_regularised_policy,
     kl_regularised_value,
     lora_backward,
+    xavier_init,
 )
 from llmath.transformer import (
     KVCache,
@@ -152,6 +160,9 @@ __version__ = "0.2.0"
 
 __all__ = [
     "GPT2_PATTERN",
+    "SGD",
+    "Adam",
+    "AdamW",
     "AttentionResult",
     "BPEResult",
     "BertConfig",
@@ -168,6 +179,7 @@ __all__ = [
     "ModelParams",
     "NGramModel",
     "OpCount",
+    "RMSProp",
     "RNNCache",
     "ShapeError",
     "Value",
@@ -191,7 +203,9 @@ __all__ = [
     "causal_mask",
     "check_distribution",
     "check_row_stochastic",
+    "clip_grad_norm",
     "compose_affine",
+    "cosine_schedule",
     "cosine_similarity",
     "count_ops",
     "cross_entropy",
@@ -214,6 +228,7 @@ __all__ = [
     "gpt2_params_from_state",
     "grad_check",
     "greedy",
+    "he_init",
     "init",
     "kl_divergence",
     "kl_regularised_objective",
@@ -279,4 +294,5 @@ __all__ = [
     "topological_order",
     "training_flops_per_token",
     "variance",
+    "xavier_init",
 ]
