@@ -78,7 +78,8 @@ def bytes_to_unicode() -> dict[int, str]:
 
     The 188 bytes that are printable, non-space Latin-1 characters (`!`..`~`, `¡`..`¬`,
     `®`..`ÿ`) map to themselves; the other 68 (controls, space, U+00AD) map, in byte order, to
-    U+0100, U+0101, …, so that the space 0x20 becomes `Ġ` (U+0120).
+    U+0100, U+0101, …, so that the space 0x20 becomes `Ġ` (U+0120). The map is fixed (Args:
+    none; Raises: nothing).
 
     Returns:
         A dict from byte value `(256,)` to a one-character string; the map is a bijection.
