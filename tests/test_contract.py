@@ -476,6 +476,20 @@ REGISTRY: dict[str, Case | str] = {
     "lora_backward": Case(
         {"grad_w": X23, "a": np.ones((2, 1)), "b": np.ones((1, 3)), "alpha": 2.0}
     ),
+    # Part 7: numerics (engineer H)
+    "quantize_absmax": Case({"x": X23, "bits": 4, "axis": 1}),
+    "quantize_zero_point": Case({"x": X23, "bits": 8, "group_size": 3}),
+    "dequantize": Case(
+        {
+            "codes": np.array([[3, 0, 255], [1, 7, 2]], dtype=np.uint8),
+            "scales": [0.5, 0.25],
+            "zero_points": np.array([1, 2]),
+            "axis": 0,
+        }
+    ),
+    "magnitude_prune": Case({"w": X23, "sparsity": 0.5}),
+    "distillation_loss": Case({"student_logits": X23, "teacher_logits": X23[::-1], "temperature": 2.0}),
+    "distillation_grad": Case({"student_logits": X23, "teacher_logits": X23[::-1], "temperature": 2.0}),
 }
 
 # ---- kinds of parameters and their hostile mutations -----------------------------------------

@@ -78,6 +78,14 @@ from llmath.models import (
     load_safetensors,
     mean_pool,
 )
+from llmath.numerics import (
+    dequantize,
+    distillation_grad,
+    distillation_loss,
+    magnitude_prune,
+    quantize_absmax,
+    quantize_zero_point,
+)
 from llmath.probability import (
     NGramModel,
     apply_temperature,
@@ -159,8 +167,6 @@ from llmath.transformer import (
 __version__ = "0.2.0"
 
 __all__ = [
-    "GPT2_PATTERN",
-    "SGD",
     "Adam",
     "AdamW",
     "AttentionResult",
@@ -170,6 +176,7 @@ __all__ = [
     "BlockCache",
     "BlockParams",
     "ByteLevelBPE",
+    "GPT2_PATTERN",
     "KVCache",
     "LayerNormCache",
     "LayerParams",
@@ -181,6 +188,7 @@ __all__ = [
     "OpCount",
     "RMSProp",
     "RNNCache",
+    "SGD",
     "ShapeError",
     "Value",
     "__version__",
@@ -213,6 +221,9 @@ __all__ = [
     "cross_entropy_grad",
     "decoder_block",
     "default_step",
+    "dequantize",
+    "distillation_grad",
+    "distillation_loss",
     "dpo_loss",
     "embed",
     "entropy",
@@ -244,6 +255,7 @@ __all__ = [
     "lora_merge",
     "lora_param_count",
     "low_rank_approx",
+    "magnitude_prune",
     "map_linear_regression",
     "mean_pool",
     "memory_bytes",
@@ -266,6 +278,8 @@ __all__ = [
     "param_count",
     "perplexity",
     "perplexity_from_log_probs",
+    "quantize_absmax",
+    "quantize_zero_point",
     "relu",
     "relu_grad",
     "rms_norm",
