@@ -277,6 +277,32 @@ REGISTRY: dict[str, Case | str] = {
         {"config": COUNT_CONFIG, "T": 3, "batch": 2, "dtype_bytes": 2}, kinds={"config": "cache"}
     ),
     "rnn_vs_attention_macs": Case({"T": 3, "D": 4}),
+    # Part 7: scale (engineer G)
+    "CHINCHILLA_FITS": NOT_CALLABLE,
+    "ChinchillaFit": DATA,
+    "ComputeOptimal": DATA,
+    "kaplan_loss": Case({"N": [1e9, 2e9], "D": [1e10, 3e10]}),
+    "chinchilla_loss": Case({"N": [1e9, 2e9], "D": [1e10, 3e10], "fit": "besiroglu"}),
+    "compute_optimal": Case({"C": [1e21, 5.76e23], "fit": "hoffmann_unrounded"}),
+    "training_flops": Case({"N": [1e9, 2e9], "D": [1e10, 3e10]}),
+    "training_memory_bytes": Case(
+        {"N": 1000, "precision": "fp32", "optimizer": "sgd_momentum", "data_parallel": 4,
+         "zero": "stage2", "model_parallel": 2}
+    ),  # fmt: skip
+    "activation_memory_bytes": Case(
+        {"config": COUNT_CONFIG, "T": 3, "batch": 2, "dtype_bytes": 2, "recompute": "selective"},
+        kinds={"config": "cache"},
+    ),
+    "ring_allreduce": Case({"xs": X23}),
+    "ring_allreduce_volume": Case({"nbytes": 1e6, "n": 4}),
+    "mfu": Case({"tokens_per_second": 100.0, "flops_per_token": 6e6, "peak_flops": 1e12}),
+    "ball_volume_fraction": Case({"n": 10, "r": [0.5, 0.9]}),
+    "unit_ball_volume": Case({"n": 5, "log": True}),
+    "radius_stats": Case({"n": 5, "distribution": "gaussian"}),
+    "sample_ball": Case({"n": 3, "m": 4, "rng": RNG}),
+    "random_projection": Case({"x": X23, "k": 2, "rng": RNG}),
+    "distance_ratios": Case({"x": X23, "y": X23[:, :2]}),
+    "jl_min_dim": Case({"m": 100, "eps": 0.3}),
     "linear_backward": Case({"dout": np.ones((2, 2)), "x": X23, "w": np.ones((3, 2))}),
     "scaled_dot_product_attention_backward": Case(
         {"dout": np.ones((2, 2)), "q": X23, "k": X23, "v": EYE2, "weights": np.full((2, 2), 0.5)}
