@@ -86,6 +86,8 @@ COUNT_CONFIG = llmath.ModelConfig(
 MODEL_CONFIG = llmath.ModelConfig(n_vocab=7, n_ctx=6, D=4, H=2, n_layers=1)
 MODEL_PARAMS = llmath.init(MODEL_CONFIG, np.random.default_rng(4))
 _, KV_CACHE = llmath.forward(MODEL_PARAMS, [1, 2], config=MODEL_CONFIG)
+TRAIN_PARAMS = llmath.init(MODEL_CONFIG, np.random.default_rng(5))
+TRAIN_OPT = llmath.SGD(llmath.parameters(TRAIN_PARAMS), lr=0.0)
 
 
 def _gpt2_state() -> dict[str, np.ndarray]:
@@ -390,22 +392,6 @@ REGISTRY: dict[str, Case | str] = {
     "top_k_filter": Case({"probs": P3, "k": 2}),
     "top_p_filter": Case({"probs": P3, "p": 0.6}),
     "sample": Case({"probs": P3, "rng": RNG, "size": (2, 3)}),
-    # Part 5: optimisers, schedules, initialisation (engineer A)
-    **_optimizer_cases(llmath.SGD, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-    **_optimizer_cases(
-        llmath.RMSProp, lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.1, momentum=0.5
-    ),
-    **_optimizer_cases(
-        llmath.Adam, lr=0.1, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.1, bias_correction=False
-    ),
-    **_optimizer_cases(llmath.AdamW, lr=0.1, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.1),
-    "cosine_schedule": Case(
-        {"step": 3, "max_lr": 1.0, "warmup_steps": 2, "total_steps": 6, "min_lr": 0.1},
-        kinds={"step": "index", "warmup_steps": "index"},
-    ),
-    "clip_grad_norm": Case({"grads": [Z3, X23], "max_norm": 1.0}),
-    "xavier_init": Case({"fan_in": 3, "fan_out": 2, "rng": RNG, "gain": 2.0}),
-    "he_init": Case({"fan_in": 3, "fan_out": 2, "rng": RNG, "distribution": "uniform"}),
     # Part 6: byte-pair encoding and GPT-2's byte-level BPE (engineer E)
     "BPEResult": DATA,
     "GPT2_PATTERN": NOT_CALLABLE,
@@ -450,6 +436,33 @@ REGISTRY: dict[str, Case | str] = {
         target=llmath.ByteLevelBPE.decode_bytes,
         empty_ok=frozenset({"ids"}),
     ),
+    # Part 5: optimisers, schedules, initialisation (engineer A)
+    **_optimizer_cases(llmath.SGD, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    **_optimizer_cases(
+        llmath.RMSProp, lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.1, momentum=0.5
+    ),
+    **_optimizer_cases(
+        llmath.Adam, lr=0.1, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.1, bias_correction=False
+    ),
+    **_optimizer_cases(llmath.AdamW, lr=0.1, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.1),
+    "cosine_schedule": Case(
+        {"step": 3, "max_lr": 1.0, "warmup_steps": 2, "total_steps": 6, "min_lr": 0.1},
+        kinds={"step": "index", "warmup_steps": "index"},
+    ),
+    "clip_grad_norm": Case({"grads": [Z3, X23], "max_norm": 1.0}),
+    "xavier_init": Case({"fan_in": 3, "fan_out": 2, "rng": RNG, "gain": 2.0}),
+    "he_init": Case({"fan_in": 3, "fan_out": 2, "rng": RNG, "distribution": "uniform"}),
+    # Part 5: the whole model's backward (engineer C)
+    "parameters": Case({"params": MODEL_PARAMS}, kinds={"params": "cache"}),
+    "loss_and_grads": Case(
+        {"params": MODEL_PARAMS, "ids": [3, 0, 6], "config": MODEL_CONFIG},
+        kinds={"params": "cache", "config": "cache"},
+    ),
+    "train_step": Case(  # learning rate 0: the calls leave TRAIN_PARAMS as they are
+        {"params": TRAIN_PARAMS, "ids": [[3, 0, 6]], "optimizer": TRAIN_OPT,
+         "config": MODEL_CONFIG, "lr": 0.0, "max_norm": 1.0},
+        kinds={"params": "cache", "config": "cache", "optimizer": "cache"},
+    ),  # fmt: skip
     # Part 8: capstone (engineer D)
     "BertParams": DATA,
     "BertConfig.__init__": Case(

@@ -159,6 +159,9 @@ from llmath.training import (
     kl_regularised_policy,
     kl_regularised_value,
     lora_backward,
+    loss_and_grads,
+    parameters,
+    train_step,
     xavier_init,
 )
 from llmath.transformer import (
@@ -285,6 +288,7 @@ __all__ = [
     "lora_backward",
     "lora_merge",
     "lora_param_count",
+    "loss_and_grads",
     "low_rank_approx",
     "magnitude_prune",
     "map_linear_regression",
@@ -308,6 +312,7 @@ __all__ = [
     "numerical_jacobian",
     "one_hot",
     "param_count",
+    "parameters",
     "perplexity",
     "perplexity_from_log_probs",
     "quantize_absmax",
@@ -343,6 +348,7 @@ __all__ = [
     "top_k_filter",
     "top_p_filter",
     "topological_order",
+    "train_step",
     "training_flops",
     "training_flops_per_token",
     "training_memory_bytes",

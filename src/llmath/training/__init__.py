@@ -4,6 +4,7 @@ pass of the whole model, and preference tuning.
 Each module's public names are re-exported here and from `llmath`.
 """
 
+from llmath.training.backward import loss_and_grads, parameters, train_step
 from llmath.training.initialization import he_init, xavier_init
 from llmath.training.lora import lora_backward
 from llmath.training.optimizers import SGD, Adam, AdamW, RMSProp
@@ -30,5 +31,8 @@ __all__ = [
     "kl_regularised_policy",
     "kl_regularised_value",
     "lora_backward",
+    "loss_and_grads",
+    "parameters",
+    "train_step",
     "xavier_init",
 ]

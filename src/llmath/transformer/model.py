@@ -483,6 +483,10 @@ def init(config: ModelConfig, rng: np.random.Generator) -> ModelParams:
     return ModelParams(wte, wpe, tuple(layers), np.ones(D), zeros(D, beta), w_unembed)
 
 
+def _np(value: Any) -> Any:
+    return np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+
+
 # --8<-- [start:gpt2]
 def gpt2_params_from_state(state: Mapping[str, ArrayLike], config: ModelConfig) -> ModelParams:
     # --8<-- [end:gpt2]
@@ -526,8 +530,7 @@ def gpt2_params_from_state(state: Mapping[str, ArrayLike], config: ModelConfig) 
         if pre + name not in state:
             why = f"a GPT-2 state dict for config.n_layers = {c.n_layers}"
             raise ValueError(f"state has no {pre + name!r} ({why})")
-        value: Any = state[pre + name]
-        return value.detach().cpu().numpy() if hasattr(value, "detach") else value
+        return _np(state[pre + name])
 
     layers = []
     for i in range(c.n_layers):
@@ -553,7 +556,9 @@ def gpt2_params_from_state(state: Mapping[str, ArrayLike], config: ModelConfig) 
         bq, bk, bv = np.split(np.asarray(bqkv), 3)  # each (D,)
         mp = MLPParams(*fc, *proj)
         layers.append(LayerParams(*ln1, wq, wk, wv, w_o, bq, bk, bv, b_o, *ln2, mp))
-    w_u = None if c.tie_embeddings else np.asarray(get("lm_head.weight")).T  # (D, nV)
+    if not c.tie_embeddings and "lm_head.weight" not in state:
+        raise ValueError("state has no 'lm_head.weight' (config.tie_embeddings is False)")
+    w_u = None if c.tie_embeddings else _np(state["lm_head.weight"]).T  # (D, nV): no prefix
     lnf = (get("ln_f.weight"), get("ln_f.bias"))
     raw = ModelParams(get("wte.weight"), get("wpe.weight"), tuple(layers), *lnf, w_u)
     try:
