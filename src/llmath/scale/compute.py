@@ -105,7 +105,12 @@ def training_memory_bytes(
     mp = check_positive_int(model_parallel, name="model_parallel")
     sharded = _ZERO[check_choice(zero, name="zero", choices=tuple(_ZERO))]
     out = {}
-    for key, per_param in (("weights", w), ("gradients", g), ("master", master), ("optimizer", opt)):
+    for key, per_param in (
+        ("weights", w),
+        ("gradients", g),
+        ("master", master),
+        ("optimizer", opt),
+    ):
         out[key] = N * per_param / mp / (dp if key in sharded else 1)
     out["total"] = sum(out.values())
     return out
@@ -155,13 +160,13 @@ def activation_memory_bytes(
     Korthikanti et al. (2022), Sect. 4.1 and 5.
     """
     mode = check_choice(recompute, name="recompute", choices=("none", "selective", "full"))
-    full = memory_bytes(config, T=T, batch=batch, dtype_bytes=dtype_bytes)["activations"]
+    full = int(memory_bytes(config, T=T, batch=batch, dtype_bytes=dtype_bytes)["activations"])
     c = _config(config)
-    B, L, b = batch, c["n_layers"], dtype_bytes
+    B, L, b, D = int(batch), int(c["n_layers"]), int(dtype_bytes), int(c["D"])
     if mode == "selective":
-        return full - B * T * L * c["H"] * T * b  # the attention weights
+        return full - B * T * L * int(c["H"]) * T * b  # the attention weights
     if mode == "full":
-        return B * T * (L * c["D"] + 2 * c["D"] + c["n_vocab"]) * b
+        return B * T * (L * D + 2 * D + int(c["n_vocab"])) * b
     return full
 
 

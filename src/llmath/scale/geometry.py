@@ -171,7 +171,8 @@ def sample_ball(n: int, m: int, *, rng: np.random.Generator) -> Array:
     rng = check_rng(rng)
     g = rng.standard_normal((m, n))  # (m, n)
     radius = rng.random(m) ** (1.0 / n)  # (m,)
-    return g / np.linalg.norm(g, axis=1, keepdims=True) * radius[:, None]  # (m, n)
+    points: Array = g / np.linalg.norm(g, axis=1, keepdims=True) * radius[:, None]  # (m, n)
+    return points
 
 
 # --8<-- [start:projection]
@@ -206,7 +207,8 @@ def random_projection(x: ArrayLike, k: int, *, rng: np.random.Generator) -> Arra
     x = as_float_array(x, name="x", expected="(M, D)", ndim=2)
     k = check_positive_int(k, name="k")
     R = check_rng(rng).standard_normal((x.shape[1], k))  # (D, k)
-    return x @ R / math.sqrt(k)  # (M, k)
+    y: Array = x @ R / math.sqrt(k)  # (M, k)
+    return y
 
 
 @guard
@@ -240,7 +242,8 @@ def distance_ratios(x: ArrayLike, y: ArrayLike) -> Array:
     before = ((a[i] - a[j]) ** 2).sum(axis=1)  # (pairs,)
     if not (before > 0).all():
         raise ValueError("x has two equal rows (or rows too close to tell apart)")
-    return ((b[i] - b[j]) ** 2).sum(axis=1) / before  # (pairs,)
+    ratios: Array = ((b[i] - b[j]) ** 2).sum(axis=1) / before  # (pairs,)
+    return ratios
 
 
 def jl_min_dim(m: int, eps: float) -> int:

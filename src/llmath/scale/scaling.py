@@ -89,8 +89,8 @@ def _fit(fit: object) -> ChinchillaFit:
         return CHINCHILLA_FITS[fit]
     if isinstance(fit, ChinchillaFit):
         values = np.array(fit, dtype=np.float64)
-        if not (np.isfinite(values).all() and (values > 0).all()):
-            raise ValueError(f"fit must have finite positive constants; got {fit}")
+        if not (np.isfinite(values).all() and values[0] >= 0 and (values[1:] > 0).all()):
+            raise ValueError(f"fit must have E >= 0 and A, B, alpha, beta > 0; got {fit}")
         return fit
     names = " or ".join(f'"{k}"' for k in CHINCHILLA_FITS)
     raise ValueError(f"fit must be {names} or a ChinchillaFit; got {_what(fit)}")
