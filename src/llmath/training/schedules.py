@@ -78,8 +78,8 @@ def cosine_schedule(
 def _norm(x: Array) -> float:
     """The L2 norm without overflow or underflow in the squares (scaled by the largest entry)."""
     top = float(np.abs(x).max())
-    if top == 0:
-        return 0.0
+    if top == 0 or not math.isfinite(top):  # all zero, or a norm that already overflowed
+        return top
     return top * float(np.sqrt(np.sum(np.square(x / top))))
 
 
