@@ -529,6 +529,14 @@ REGISTRY: dict[str, Case | str] = {
     "magnitude_prune": Case({"w": X23, "sparsity": 0.5}),
     "distillation_loss": Case({"student_logits": X23, "teacher_logits": X23[::-1], "temperature": 2.0}),
     "distillation_grad": Case({"student_logits": X23, "teacher_logits": X23[::-1], "temperature": 2.0}),
+    "FORMATS": NOT_CALLABLE,
+    "FloatFormat": DATA,
+    "float_format": Case({"name": "bf16"}),
+    "decode_float": Case({"bits": np.array([0x3C00, 0x7BFF, 0x8001]), "name": "fp16"}),
+    "round_to_format": Case({"x": Z3, "name": "fp8_e4m3", "saturate": True}),
+    "naive_sum": Case({"x": Z3, "dtype": "float32"}),
+    "pairwise_sum": Case({"x": Z3, "dtype": "float16"}),
+    "kahan_sum": Case({"x": Z3, "dtype": "float64"}),
 }
 
 # ---- kinds of parameters and their hostile mutations -----------------------------------------
