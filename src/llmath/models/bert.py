@@ -265,20 +265,24 @@ def _inputs(
     return idx, m.astype(bool), tt
 
 
-def _ln(x: Array, gamma: Array, beta: Array, c: BertConfig) -> Array:
+def _ln(x: Array, gamma: Array, beta: Array | None, c: BertConfig) -> Array:
+    assert beta is not None  # BERT's norms have shifts (checked with the params)
     return layer_norm(x, gamma, beta, eps=c.eps)[0]  # (..., T, D)
 
 
 # --8<-- [start:block]
 def _block(x: Array, p: LayerParams, keep: NDArray[np.bool_], c: BertConfig) -> tuple[Array, Array]:
     """One post-norm block: the new stream and the attention weights."""
-    q = split_heads(_affine(x, p.w_q, p.b_q), c.H)  # (..., H, T, dk)
-    k = split_heads(_affine(x, p.w_k, p.b_k), c.H)  # (..., H, T, dk)
-    v = split_heads(_affine(x, p.w_v, p.b_v), c.H)  # (..., H, T, dk)
+    shape = x.shape  # (..., T, D)
+    rows = x.reshape(-1, c.D)  # (B T, D): 2-D products, several times faster than 3-D
+    q = split_heads(_affine(rows, p.w_q, p.b_q).reshape(shape), c.H)  # (..., H, T, dk)
+    k = split_heads(_affine(rows, p.w_k, p.b_k).reshape(shape), c.H)  # (..., H, T, dk)
+    v = split_heads(_affine(rows, p.w_v, p.b_v).reshape(shape), c.H)  # (..., H, T, dk)
     att = scaled_dot_product_attention(q, k, v, keep)  # keys: real tokens only
-    a = _affine(merge_heads(att.output), p.w_o, p.b_o)  # (..., T, D)
-    h = _ln(x + a, p.ln1_gamma, p.ln1_beta, c)  # type: ignore[arg-type]
-    out = _ln(h + mlp(h, p.mlp, activation=c.activation), p.ln2_gamma, p.ln2_beta, c)  # type: ignore[arg-type]
+    a = _affine(merge_heads(att.output).reshape(-1, c.D), p.w_o, p.b_o)  # (B T, D)
+    h = _ln(rows + a, p.ln1_gamma, p.ln1_beta, c)  # (B T, D): add, then normalise
+    m = mlp(h, p.mlp, activation=c.activation)  # (B T, D)
+    out = _ln(h + m, p.ln2_gamma, p.ln2_beta, c).reshape(shape)  # (..., T, D)
     return out, att.weights  # (..., T, D), (..., H, T, T)
     # --8<-- [end:block]
 
