@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import hypothesis
@@ -31,3 +33,34 @@ torch.set_num_threads(1)
 def rng() -> np.random.Generator:
     """A fresh, seeded generator per test: no global seeds anywhere."""
     return np.random.default_rng(20261123)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Long results (training runs, `examples.cached.persistent`) are computed once per session and
+    # shared by every process the session starts: page tests, both cold builds, the notebooks.
+    if not os.environ.get("LLMATH_RESULTS_CACHE"):
+        folder = tempfile.mkdtemp(prefix="llmath-results-")
+        os.environ["LLMATH_RESULTS_CACHE"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def _needs(item: pytest.Item, fixture: str) -> bool:
+    return fixture in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that need the built site last (stable order otherwise)."""
+    items.sort(key=lambda item: _needs(item, "site"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _builds_in_background(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Start the session's site builds at the first test, so they overlap the unit tests."""
+    items = request.session.items
+    if any(_needs(item, "site") for item in items):
+        from tests.book.conftest import start_session_builds
+
+        again = any(item.name.startswith("test_two_cold_builds") for item in items)
+        start_session_builds(tmp_path_factory, again=again)

@@ -10,15 +10,23 @@ so editing the function, or any function it can call, computes it again; anythin
 stored result. The stored value is only ever a copy of what the function returns: a test
 (tests/docs/test_cached.py) runs decorated functions afresh and compares. With the cache off
 (`LLMATH_BOOK_CACHE=off`, and under CI) the function simply runs.
+
+`LLMATH_RESULTS_CACHE=<folder>` keeps these results in that folder whatever the page cache does.
+The test suite points it at a folder of its own, new for each session, so the cold builds, the
+notebooks and the page tests of one session train each model once, not once each (a lock makes a
+second process wait for the first instead of training too).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import inspect
+import os
 import pickle
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -40,6 +48,27 @@ def result_key(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     return execcache.signature([inspect.getsource(fn), call], deps)
 
 
+def results_dir() -> Path | None:
+    """Where results are kept: `LLMATH_RESULTS_CACHE`, else the page cache's `results/`, else None."""
+    named = os.environ.get("LLMATH_RESULTS_CACHE", "").strip()
+    if named:
+        return Path(named).resolve()
+    root = execcache.cache_root()
+    return None if root is None else root / "results"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path`.lock: one process computes a result, the others wait."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def persistent(fn: Callable[P, R]) -> Callable[P, R]:
     """Decorate a deterministic, expensive function whose result should survive between builds.
 
@@ -49,16 +78,17 @@ def persistent(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        root = execcache.cache_root()
-        if root is None:
+        folder = results_dir()
+        if folder is None:
             return fn(*args, **kwargs)
         key = result_key(fn, args, dict(kwargs))
-        path = root / "results" / f"{fn.__module__}.{fn.__qualname__}-{key[:32]}.pickle"
-        if path.is_file():
-            with path.open("rb") as f:
-                return pickle.load(f)  # type: ignore[no-any-return]
-        result = fn(*args, **kwargs)
-        execcache._write_atomic(path, pickle.dumps(result))
+        path = folder / f"{fn.__module__}.{fn.__qualname__}-{key[:32]}.pickle"
+        with _locked(path):
+            if path.is_file():
+                with path.open("rb") as f:
+                    return pickle.load(f)  # type: ignore[no-any-return]
+            result = fn(*args, **kwargs)
+            execcache._write_atomic(path, pickle.dumps(result))
         return result
 
     wrapper.uncached = fn  # type: ignore[attr-defined]

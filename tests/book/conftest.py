@@ -7,6 +7,7 @@ import http.server
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +21,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 from chromium import FLAGS, find_chromium  # noqa: E402
 
-__all__ = ["FLAGS", "ROOT", "BuiltSite", "build_site", "chromium_executable"]
+__all__ = [
+    "FLAGS",
+    "ROOT",
+    "BuiltSite",
+    "build_site",
+    "chromium_executable",
+    "session_build",
+    "start_session_builds",
+]
 
 
 @dataclass(frozen=True)
@@ -42,34 +51,73 @@ class BuiltSite:
         return self.path / url / "index.html"
 
 
+class Build:
+    """A strict build running in the background; `wait()` returns it as a finished process."""
+
+    def __init__(self, dest: Path, config: Path, cache: Path | None) -> None:
+        # A subprocess isolates sys.modules and markdown-exec's globals from the test process.
+        # Never add -q: it drops the WARNING records that --strict counts (TOOLCHAIN.md 2.2).
+        # The developer's own cache (.cache/llmath-book) is never used: tests build cold.
+        env = {
+            **os.environ,
+            "NO_MKDOCS_2_WARNING": "1",
+            "LLMATH_BOOK_CACHE": str(cache) if cache is not None else "off",
+        }
+        self.args = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config)]
+        self.args += ["-d", str(dest)]
+        self._out = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._err = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._proc = subprocess.Popen(
+            self.args, cwd=config.parent, env=env, stdout=self._out, stderr=self._err, text=True
+        )
+
+    def wait(self, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        code = self._proc.wait(timeout=timeout)
+        logs = []
+        for f in (self._out, self._err):
+            f.seek(0)
+            logs.append(f.read())
+        return subprocess.CompletedProcess(self.args, code, *logs)
+
+
 def build_site(
     dest: Path, config: Path = ROOT / "mkdocs.yml", *, cache: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Build strictly into `dest`; cold unless `cache` names an execution-cache folder to use."""
-    # A subprocess isolates sys.modules and markdown-exec's globals from the test process.
-    # Never add -q: it drops the WARNING records that --strict counts (TOOLCHAIN.md 2.2).
-    # The developer's own cache (.cache/llmath-book) is never used: tests build cold.
-    env = {
-        **os.environ,
-        "NO_MKDOCS_2_WARNING": "1",
-        "LLMATH_BOOK_CACHE": str(cache) if cache is not None else "off",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(dest)],
-        cwd=config.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return Build(dest, config, cache).wait()
+
+
+# The session's builds start at the first test of the session (tests/conftest.py sorts the tests
+# that need them last), so they run while the unit tests do: two cores, both busy.
+_BUILDS: dict[str, tuple[Path, Build]] = {}
+
+
+def start_session_builds(factory: pytest.TempPathFactory, *, again: bool) -> None:
+    """Start the session's cold build (and, if `again`, a second cold build with no cache)."""
+    if "cold" not in _BUILDS:
+        dest = factory.mktemp("site")
+        # cold (the cache folder is new); it fills that cache for the warm build of test_reproducible
+        _BUILDS["cold"] = (
+            dest,
+            Build(dest, ROOT / "mkdocs.yml", factory.getbasetemp() / "exec-cache"),
+        )
+    if again and "again" not in _BUILDS:
+        dest = factory.mktemp("cold-again")
+        _BUILDS["again"] = dest, Build(dest, ROOT / "mkdocs.yml", None)
+
+
+def session_build(
+    factory: pytest.TempPathFactory, name: str
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The folder and finished process of the session build `name` ("cold" or "again")."""
+    start_session_builds(factory, again=name == "again")
+    dest, build = _BUILDS[name]
+    return dest, build.wait()
 
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
-    dest = tmp_path_factory.mktemp("site")
-    # cold (the cache folder is new), and it fills that cache for the warm build of test_reproducible
-    result = build_site(dest, cache=tmp_path_factory.getbasetemp() / "exec-cache")
+    dest, result = session_build(tmp_path_factory, "cold")
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{log[-6000:]}"
     return BuiltSite(dest, log)

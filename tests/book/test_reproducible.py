@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.book.conftest import BuiltSite, build_site
+from tests.book.conftest import BuiltSite, build_site, session_build
 
 pytestmark = pytest.mark.site
 
@@ -47,8 +47,7 @@ def test_warm_build_replays_everything_and_is_identical(
 def test_two_cold_builds_are_identical(
     site: BuiltSite, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    dest = tmp_path_factory.mktemp("cold-again")
-    result = build_site(dest)  # cache off
+    dest, result = session_build(tmp_path_factory, "again")  # cache off, started with the session
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert "(cache off)" in result.stdout + result.stderr
     assert not _differences(site.path, dest), _differences(site.path, dest)[:10]

@@ -38,6 +38,7 @@ def _load(folder: Path, source: str) -> object:
 @pytest.fixture
 def module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LLMATH_BOOK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("LLMATH_RESULTS_CACHE", raising=False)  # the session's, set by conftest
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
     sys.modules.pop("slow_example", None)
@@ -79,3 +80,16 @@ def test_key_follows_the_llmath_modules_the_code_reaches() -> None:
     deps = {p.relative_to(execcache.ROOT).as_posix() for p in execcache.dependencies(MODULE)}
     assert "src/llmath/attention/softmax.py" in deps
     assert "docs/examples/cached.py" in deps
+
+
+def test_a_named_results_folder_is_used_even_with_the_page_cache_off(
+    module_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMATH_BOOK_CACHE", "off")
+    monkeypatch.setenv("LLMATH_RESULTS_CACHE", str(module_dir / "results"))
+    mod = _load(module_dir, MODULE)
+    first = mod.train(3, seed=0)  # type: ignore[attr-defined]
+    again = mod.train(3, seed=0)  # type: ignore[attr-defined]
+    assert mod.CALLS == [3]  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(first["w"], again["w"])
+    assert list((module_dir / "results").glob("slow_example.train-*.pickle"))
