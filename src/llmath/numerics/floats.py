@@ -58,6 +58,7 @@ class FloatFormat(NamedTuple):
 
 # --8<-- [start:format]
 def float_format(name: str) -> FloatFormat:
+    # --8<-- [end:format]
     r"""Return the layout and limits of the format `name`, computed from its bit counts.
 
     $$
@@ -91,6 +92,7 @@ def float_format(name: str) -> FloatFormat:
     IEEE 754-2019, section 3.3 (table 3.5: binary16/32/64 parameters); Micikevicius et al.,
     "FP8 Formats for Deep Learning" (2022), table 1.
     """
+    # --8<-- [start:format-body]
     e, m, has_inf = FORMATS[check_choice(name, name="name", choices=tuple(FORMATS))]
     bias = 2 ** (e - 1) - 1
     if has_inf:  # the top exponent 2^e - 1 is reserved for inf and NaN
@@ -108,7 +110,7 @@ def float_format(name: str) -> FloatFormat:
         smallest_subnormal=2.0 ** (1 - bias - m),
         has_infinity=has_inf,
     )
-    # --8<-- [end:format]
+    # --8<-- [end:format-body]
 
 
 def _patterns(bits: ArrayLike, n: int) -> NDArray[np.uint64]:
@@ -218,7 +220,7 @@ def round_to_format(x: ArrayLike, name: str, *, saturate: bool = False) -> Array
     # --8<-- [start:round-body]
     a = np.abs(x)  # (...)
     _, ex = np.frexp(a)  # a = mantissa * 2^ex, mantissa in [0.5, 1)
-    k = np.maximum(ex - 1, 1 - f.bias)  # binade exponent, clamped to the subnormal range
+    k = np.maximum(ex - 1, 1 - f.bias)  # binade exponent, at least the subnormals'
     q = np.ldexp(1.0, k - f.mantissa_bits)  # (...): spacing of the format near x
     r = np.round(a / q) * q  # ties to even
     big = r > f.max

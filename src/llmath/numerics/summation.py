@@ -97,7 +97,7 @@ def pairwise_sum(x: ArrayLike, *, dtype: str = "float64") -> float:
         >>> naive_sum(x, dtype="float32"), pairwise_sum(x, dtype="float32")
         (1.0, 1.0000003576278687)
 
-    Higham, "The accuracy of floating point summation" (1993), section 3 (pairwise summation).
+    Higham, "Accuracy and Stability of Numerical Algorithms" (2002), sections 4.1-4.2.
     """
     t = _terms(x, dtype)
     # --8<-- [start:pairwise-body]
@@ -141,7 +141,7 @@ def kahan_sum(x: ArrayLike, *, dtype: str = "float64") -> float:
         >>> kahan_sum([1.0] + [1e-8] * 100, dtype="float32")
         1.0000009536743164
 
-    Kahan, "Further remarks on reducing truncation errors" (1965); Higham (2002), algorithm 4.2.
+    Kahan, "Further remarks on reducing truncation errors" (1965); Higham (2002), section 4.3.
     """
     t = _terms(x, dtype)
     # --8<-- [start:kahan-body]
