@@ -279,7 +279,7 @@ def mfu(tokens_per_second: float, *, flops_per_token: float, peak_flops: float) 
         >>> mfu(1000.0, flops_per_token=6e9, peak_flops=1e13)
         0.6
 
-    Chowdhery et al. (2022), App. B.
+    Chowdhery et al. (2022), Sect. 4 and App. B.
     """
     tps = check_real(tokens_per_second, name="tokens_per_second", above=0)
     fpt = check_real(flops_per_token, name="flops_per_token", above=0)
