@@ -76,13 +76,13 @@ def _compiled_pattern() -> Any:
 def bytes_to_unicode() -> dict[int, str]:
     r"""Map each of the 256 byte values to a printable Unicode character, as GPT-2 does.
 
-    The 188 bytes that are printable, non-space Latin-1 characters (`!`..`~`, `¡`..`¬`,
-    `®`..`ÿ`) map to themselves; the other 68 (controls, space, U+00AD) map, in byte order, to
-    U+0100, U+0101, …, so that the space 0x20 becomes `Ġ` (U+0120). The map is fixed (Args:
-    none; Raises: nothing).
+    The 188 bytes that are printable, non-space Latin-1 characters (`!`..`~`,
+    `¡`..`¬`, `®`..`ÿ`) map to themselves; the other 68 (controls, space, U+00AD)
+    map, in byte order, to U+0100, U+0101, …, so that the space 0x20 becomes `Ġ`
+    (U+0120). The map is fixed (Args: none; Raises: nothing).
 
     Returns:
-        A dict from byte value `(256,)` to a one-character string; the map is a bijection.
+        A dict from byte value `(256,)` to a one-character string (a bijection).
 
     Examples:
         >>> m = bytes_to_unicode()
@@ -307,7 +307,7 @@ class ByteLevelBPE:
 
     # --8<-- [start:bpe]
     def _bpe(self, piece: str) -> list[int]:
-        """Merge one pre-token by rank: lowest-ranked adjacent pair first, all its occurrences."""
+        """Merge one pre-token: the lowest-ranked adjacent pair first, everywhere."""
         if piece in self._cache:
             return self._cache[piece]
         symbols = list(piece)
