@@ -37,14 +37,23 @@ FIT_NAMES = {"hoffmann": "Hoffmann, as printed", "hoffmann_unrounded": "Hoffmann
 CLAIM_POINTS = ((1e8, 1e10), (1e9, 2e10), (175e9, 300e9), (70e9, 1.4e12))
 
 
-def kaplan_constants() -> list[list[str]]:
-    """Rows: the single-variable laws (Eq. 1.1, 1.2) and the joint fit (Table 2)."""
-    return [
-        ["L(N), Eq. (1.1)", f"{KAPLAN_N['alpha_N']}", f"{KAPLAN_N['N_c']:.1e}", "", ""],
-        ["L(D), Eq. (1.2)", "", "", f"{KAPLAN_D['alpha_D']}", f"{KAPLAN_D['D_c']:.1e}"],
-        ["L(N, D), Table 2", f"{KAPLAN_JOINT['alpha_N']}", f"{KAPLAN_JOINT['N_c']:.1e}",
-         f"{KAPLAN_JOINT['alpha_D']}", f"{KAPLAN_JOINT['D_c']:.1e}"],
-    ]  # fmt: skip
+def kaplan_constants() -> Array:
+    """Rows alpha_N, N_c (1e13), alpha_D, D_c (1e13); columns: the single laws (Eq. 1.1, 1.2,
+    Table 5) and the joint law's fit (Table 2)."""
+    single = [
+        KAPLAN_N["alpha_N"],
+        KAPLAN_N["N_c"] / 1e13,
+        KAPLAN_D["alpha_D"],
+        KAPLAN_D["D_c"] / 1e13,
+    ]
+    joint = [KAPLAN_JOINT["alpha_N"], KAPLAN_JOINT["N_c"] / 1e13, KAPLAN_JOINT["alpha_D"],
+             KAPLAN_JOINT["D_c"] / 1e13]  # fmt: skip
+    return np.array([single, joint]).T
+
+
+def fits_table() -> Array:
+    """Rows per fit; columns E, A, B, alpha, beta."""
+    return np.array([list(CHINCHILLA_FITS[name]) for name in FIT_NAMES])
 
 
 def kaplan_as_additive() -> ChinchillaFit:
@@ -219,6 +228,8 @@ def extrapolation_figure() -> str:
 
 def tables() -> dict[str, Array]:
     return {
+        "scaling/kaplan-constants": kaplan_constants(),
+        "scaling/fits": fits_table(),
         "scaling/claim": claim_table(),
         "scaling/optimum": optimum_table(),
         "scaling/sensitivity": sensitivity_table(),
