@@ -20,6 +20,7 @@ from llmath._checks import ShapeError, as_float_array, check_bool, check_real
 __all__ = ["SGD", "Adam", "AdamW", "RMSProp"]
 
 Array = NDArray[np.float64]
+_Update = tuple[Array, dict[str, Array]]  # a parameter's new value and its new state arrays
 
 
 def _as_list(arrays: object, *, name: str, what: str) -> list[Any]:
@@ -117,7 +118,7 @@ class _Optimizer:
                 getattr(self, name)[i] = value
         self.t = t
 
-    def _update(self, i: int, g: Array, lr: float, t: int) -> tuple[Array, dict[str, Array]]:
+    def _update(self, i: int, g: Array, lr: float, t: int) -> _Update:
         raise NotImplementedError  # pragma: no cover
 
 
@@ -153,7 +154,7 @@ class SGD(_Optimizer):
         >>> w.round(4), opt.t
         (array([ 0.72, -1.44]), 2)
 
-    Polyak (1964), Eq. (9); Sutskever et al. (2013) for the Nesterov form.
+    Polyak (1964); Sutskever et al. (2013), Sect. 2, for the Nesterov form.
     """
 
     _state = ("m",)
@@ -176,7 +177,7 @@ class SGD(_Optimizer):
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0")
 
     # --8<-- [start:sgd]
-    def _update(self, i: int, g: Array, lr: float, t: int) -> tuple[Array, dict[str, Array]]:
+    def _update(self, i: int, g: Array, lr: float, t: int) -> _Update:
         p, mu = self.params[i], self.momentum
         d = g + self.weight_decay * p if self.weight_decay else g  # L2 in the gradient
         if mu == 0:
@@ -242,7 +243,7 @@ class RMSProp(_Optimizer):
         self.momentum = _unit(momentum, name="momentum")
 
     # --8<-- [start:rmsprop]
-    def _update(self, i: int, g: Array, lr: float, t: int) -> tuple[Array, dict[str, Array]]:
+    def _update(self, i: int, g: Array, lr: float, t: int) -> _Update:
         p, a = self.params[i], self.alpha
         d = g + self.weight_decay * p if self.weight_decay else g
         v = a * self.v[i] + (1 - a) * d * d  # running mean of squared gradients
@@ -320,12 +321,12 @@ class Adam(_Optimizer):
         # --8<-- [end:decay]
 
     # --8<-- [start:adam]
-    def _update(self, i: int, g: Array, lr: float, t: int) -> tuple[Array, dict[str, Array]]:
+    def _update(self, i: int, g: Array, lr: float, t: int) -> _Update:
         (b1, b2), eps = self.betas, self.eps
         p, g = self._decay(self.params[i], g, lr)
-        m = b1 * self.m[i] + (1 - b1) * g  # EMA of gradients: first moment
-        v = b2 * self.v[i] + (1 - b2) * g * g  # EMA of squared gradients: second moment
-        if self.bias_correction:  # E[m_t] = (1 - b1^t) E[g]: undo the pull towards m_0 = 0
+        m = b1 * self.m[i] + (1 - b1) * g  # EMA of g: first moment
+        v = b2 * self.v[i] + (1 - b2) * g * g  # EMA of g²: second moment
+        if self.bias_correction:  # E[m_t] = (1 - b1^t) E[g]: divide it out
             step = lr / (1 - b1**t) * m / (np.sqrt(v) / np.sqrt(1 - b2**t) + eps)
         else:
             step = lr * m / (np.sqrt(v) + eps)

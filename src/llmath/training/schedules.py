@@ -19,7 +19,12 @@ _CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (norm + 1e-6)
 
 # --8<-- [start:cosine]
 def cosine_schedule(
-    step: int, *, max_lr: float, warmup_steps: int, total_steps: int, min_lr: float = 0.0
+    step: int,
+    *,
+    max_lr: float,
+    warmup_steps: int,
+    total_steps: int,
+    min_lr: float = 0.0,
 ) -> float:
     # --8<-- [end:cosine]
     r"""The learning rate at `step` (counted from 0): linear warmup, then a half cosine.
@@ -84,7 +89,10 @@ def _norm(x: Array) -> float:
 
 
 # --8<-- [start:clip]
-def clip_grad_norm(grads: Sequence[ArrayLike], max_norm: float) -> tuple[list[Array], float]:
+def clip_grad_norm(
+    grads: Sequence[ArrayLike],
+    max_norm: float,
+) -> tuple[list[Array], float]:
     # --8<-- [end:clip]
     r"""Scale all gradients together so that their global L2 norm is at most `max_norm`.
 
