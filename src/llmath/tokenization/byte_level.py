@@ -124,8 +124,11 @@ def _check_text(text: object, *, name: str = "text") -> str:
     return text
 
 
+_CHARS = [_BYTE_TO_CHAR[b] for b in range(256)]
+
+
 def _to_chars(data: bytes) -> str:
-    return "".join(_BYTE_TO_CHAR[b] for b in data)
+    return "".join(map(_CHARS.__getitem__, data))
 
 
 class ByteLevelBPE:
@@ -308,9 +311,7 @@ class ByteLevelBPE:
     # --8<-- [start:bpe]
     def _bpe(self, piece: str) -> list[int]:
         """Merge one pre-token: the lowest-ranked adjacent pair first, everywhere."""
-        if piece in self._cache:
-            return self._cache[piece]
-        symbols = list(piece)
+        symbols = list(_to_chars(piece.encode("utf-8")))  # bytes as characters
         while len(symbols) > 1:
             pairs = pairwise(symbols)
             best = min(pairs, key=lambda p: self.ranks.get(p, len(self.ranks)))
@@ -325,9 +326,7 @@ class ByteLevelBPE:
                     out.append(symbols[i])
                     i += 1
             symbols = out
-        ids = [self.encoder[s] for s in symbols]
-        self._cache[piece] = ids
-        return ids
+        return [self.encoder[s] for s in symbols]
 
     # --8<-- [end:bpe]
 
@@ -345,8 +344,12 @@ class ByteLevelBPE:
         """
         text = _check_text(text)
         ids: list[int] = []
+        # --8<-- [start:encode]
         for piece in _compiled_pattern().findall(text):
-            ids.extend(self._bpe(_to_chars(piece.encode("utf-8"))))
+            if piece not in self._cache:  # each distinct pre-token is merged once
+                self._cache[piece] = self._bpe(piece)
+            ids.extend(self._cache[piece])
+        # --8<-- [end:encode]
         return ids
 
     def decode_bytes(self, ids: ArrayLike) -> bytes:
