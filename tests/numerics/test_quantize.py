@@ -137,6 +137,16 @@ def test_per_channel_scale_never_exceeds_per_tensor(x: np.ndarray, bits: int) ->
         assert s_chan.max() == s_tensor
 
 
+@given(arrays(np.float64, (5, 4), elements=finite), st.integers(2, 12))
+def test_per_channel_error_within_the_per_tensor_bound(x: np.ndarray, bits: int) -> None:
+    """Every entry's per-channel error is at most half the per-tensor step (the per-tensor
+    bound), so the largest per-channel error never exceeds the largest per-tensor bound."""
+    _, s_tensor = quantize_absmax(x, bits)
+    for axis in (0, 1):
+        err = np.abs(dequantize(*quantize_absmax(x, bits, axis=axis), axis=axis) - x)
+        assert err.max() <= float(s_tensor) / 2 * (1 + 1e-12)
+
+
 @given(arrays(np.float64, (6,), elements=finite), st.integers(2, 16))
 def test_dequantize_quantize_is_idempotent(x: np.ndarray, bits: int) -> None:
     codes, scale = quantize_absmax(x, bits)

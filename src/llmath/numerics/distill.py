@@ -71,7 +71,7 @@ def distillation_loss(
         0.4621
 
     Hinton, Vinyals and Dean, "Distilling the Knowledge in a Neural Network" (2015),
-    section 2 (soft targets at temperature $T$; gradients scaled by $T^2$).
+    section 2 (soft targets at a raised temperature; gradients scaled by its square).
     """
     s, t, tau = _inputs(student_logits, teacher_logits, temperature)
     # --8<-- [start:loss-body]
