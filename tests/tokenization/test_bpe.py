@@ -4,8 +4,10 @@ The brute force is Sennrich et al.'s (2016) own formulation: words are space-sep
 (`"l o w </w>"`), pairs are counted with a Counter over the split symbols and a merge is a
 regular-expression substitution that only matches whole symbols. Ties are broken explicitly
 by scanning for each tied pair's first position. Hugging Face `tokenizers` breaks ties by the
-ids of the pair instead, so against it the test checks what the conventions share: every pair
-it merges has the largest count under this counting, and the counts agree merge by merge.
+ids of the pair instead (characters numbered in sorted order, then merges in order of creation)
+and has no separate end-of-word symbol: against it the test checks what the conventions share
+(every pair it merges has the largest count under this counting, and the counts agree merge by
+merge), and, with its tie rule written into the brute force and no marker, its merges exactly.
 """
 
 from __future__ import annotations
@@ -41,7 +43,15 @@ def brute_force(
             break
         top = max(stats.values())
         tied = [p for p in stats if stats[p] == top]
-        best = min(tied, key=first.__getitem__) if tie_break == "first" else sorted(tied)[0]
+        if tie_break == "first":
+            best = min(tied, key=first.__getitem__)
+        elif tie_break == "ids":  # Hugging Face: characters sorted, then merges in order
+            ids = {c: i for i, c in enumerate(sorted({c for w in freqs for c in w}))}
+            for a, b in merges:
+                ids.setdefault(a + b, len(ids))
+            best = min(tied, key=lambda p: (ids[p[0]], ids[p[1]]))
+        else:
+            best = sorted(tied)[0]
         pattern = re.compile(r"(?<!\S)" + re.escape(" ".join(best)) + r"(?!\S)")
         vocab = {w: pattern.sub("".join(best), s) for w, s in vocab.items()}
         merges.append(best)
@@ -169,6 +179,17 @@ def test_hugging_face_trainer_picks_a_most_frequent_pair_every_time(freqs: dict[
                 stats[p] += f
         assert stats[pair] == max(stats.values()) == ours.counts[k]
         words = {tuple(bpe_encode(w, hf[: k + 1], end_of_word="")): f for w, f in freqs.items()}
+
+
+@settings(max_examples=60)
+@given(corpora)
+def test_hugging_face_trainer_equals_the_brute_force_with_its_tie_rule(
+    freqs: dict[str, int],
+) -> None:
+    """With HF's rule for ties (smallest ids) and no marker, its merges are the brute force's."""
+    hf = _hf_merges(freqs)
+    merges, _, _ = brute_force(freqs, len(hf) + 5, "ids", eow="")
+    assert hf == merges
 
 
 def test_decode() -> None:
