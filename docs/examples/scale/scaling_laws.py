@@ -2,9 +2,10 @@
 
 Published numbers used here (the laws' constants are in src/llmath/scale/scaling.py):
 
-* Hoffmann et al. (2022): Gopher's training budget C = 5.76e23 FLOPs (Sect. 4 and Fig. 4's
-  caption), for which approach 3 projects about 40B parameters (Fig. 4 caption); Chinchilla
-  70B parameters on 1.4T tokens (Sect. 4.1, Table 4); Table 2's exponent a = 0.46 of
+* Hoffmann et al. (2022): Gopher's training budget C = 5.76e23 FLOPs (Fig. 2 caption), for
+  which approach 3 projects about 40B parameters (Fig. 4 caption) and approach 1 67B on 1.5T
+  tokens (Table 3, whose 1B and 10B rows read 20.2B and 205.1B tokens); Chinchilla 70B
+  parameters on 1.4T tokens (Sect. 4.1, Table 4); Table 2's exponent a = 0.46 of
   N_opt ∝ C^a for approach 3, 0.50 and 0.49 for approaches 1 and 2.
 * Kaplan et al. (2020), App. A, Table 6: their compute-efficient size N_opt = 1.3e9 · C^0.73
   with C in PF-days (1 PF-day = 1e15 · 86400 FLOPs).
@@ -26,6 +27,7 @@ Array = NDArray[np.float64]
 
 GOPHER_C = 5.76e23  # Hoffmann et al. (2022), Sect. 4
 PAPER_N_GOPHER = 40e9  # Hoffmann et al. (2022), Fig. 4 caption: approach 3 at Gopher's budget
+TABLE3 = {"N": (1e9, 10e9, 67e9), "D": (20.2e9, 205.1e9, 1.5e12)}  # Hoffmann, Table 3 (approach 1)
 CHINCHILLA_N, CHINCHILLA_D = 70e9, 1.4e12  # Hoffmann et al. (2022), Sect. 4.1
 PAPER_A = {"approach 1": 0.50, "approach 2": 0.49, "approach 3": 0.46}  # Table 2
 KAPLAN_NOPT = (1.3e9, 0.73)  # Kaplan et al. (2020), Table 6, C in PF-days
