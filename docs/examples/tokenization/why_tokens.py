@@ -106,12 +106,23 @@ def utf8_lengths() -> list[int]:
 def tradeoff() -> Array:
     """Train byte-level BPE on the first half; rows: MERGES; columns: n_V, bytes/token on the
     second half."""
-    a, b = halves()
+    b = halves()[1]
     out = []
     for m in MERGES:
-        tok = ByteLevelBPE.train(a, num_merges=m)
+        tok = trained(m)
         out.append([tok.n_vocab, len(b.encode()) / len(tok.encode(b))])
     return np.array(out, float)
+
+
+@functools.cache
+def trained(num_merges: int) -> ByteLevelBPE:
+    return ByteLevelBPE.train(halves()[0], num_merges=num_merges)
+
+
+def words_left_in_pieces(num_merges: int) -> int:
+    """How many distinct pre-tokens of the first half are still more than one token."""
+    tok = trained(num_merges)
+    return sum(len(tok.encode(w)) > 1 for w in set(words(halves()[0])))
 
 
 def gpt2_on_second_half() -> float:
