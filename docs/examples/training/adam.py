@@ -113,9 +113,9 @@ def ema_check() -> tuple[Array, Array]:
 def momentum_figure() -> str:
     runs = momentum_runs()
     fig, (ax, bx) = new_figure(7.2, 3.3, ncols=2)
-    gx, gy = np.linspace(-3.3, 3.3, 61), np.linspace(-1.2, 1.2, 41)
+    gx, gy = np.linspace(-3.3, 3.3, 61), np.linspace(-4.5, 4.5, 61)
     X, Y = np.meshgrid(gx, gy)
-    ax.contour(X, Y, 0.5 * (H[0] * X**2 + H[1] * Y**2), levels=[0.5, 2, 5, 12, 25, 45],
+    ax.contour(X, Y, 0.5 * (H[0] * X**2 + H[1] * Y**2), levels=[0.5, 5, 50, 200, 500],
                colors="#9ca3af", linewidths=0.6)  # fmt: skip
     for key, color, label in (("gd", BLUE, "gradient descent"), ("hb", ORANGE, "heavy ball")):
         t = runs[key][:40]
@@ -460,9 +460,8 @@ def tables() -> dict[str, Array]:
         "adam/momentum": momentum_table(),
         "adam/rmsprop-first": rmsprop_first_steps(),
         "adam/rmsprop-steady": rmsprop_steady(),
-        "adam/bias": bias_table(),
-        "adam/moments": moments_table(),
+        "adam/bias": bias_table()[:, 1:],
+        "adam/moments": moments_table()[:, [1, 2, 4, 5]],
         "adam/decay": decay_table(),
         "adam/zero-gradient": zero_gradient_decay(),
-        "adam/scale": scale_table(),
     }

@@ -221,20 +221,23 @@ def _deep_stack(activation: str) -> dict[str, Array]:
 
 def factor_table() -> Array:
     """ReLU: per-layer factor of E[x²] forward and of Var(∂x) backward (geometric mean over the
-    30 layers) against the prediction scale/2, and E[x²] after 30 layers against (scale/2)^30."""
+    30 layers) against the prediction scale/2, and log10 E[x²] after 30 layers against
+    30 log10(scale/2)."""
     r = deep_stack("relu")
     rows = []
     for i, scale in enumerate(SCALES):
         fwd = (r["forward"][i, -1] / r["forward"][i, 0]) ** (1 / DEPTH)
         bwd = (r["backward"][i, 0] / r["backward"][i, -1]) ** (1 / DEPTH)
-        rows.append([scale / 2, fwd, bwd, r["forward"][i, -1], (scale / 2) ** DEPTH])
+        end = math.log10(r["forward"][i, -1])
+        rows.append([scale / 2, fwd, bwd, end, DEPTH * math.log10(scale / 2)])
     return np.array(rows)
 
 
 def tanh_table() -> Array:
-    """tanh: E[x²] after 1, 10 and 30 layers, and the gradient variance at the input, per scale."""
+    """tanh: log10 E[x²] after 1, 10 and 30 layers, and log10 of the gradient variance at the
+    input, per scale."""
     t = deep_stack("tanh")
-    return np.column_stack([t["forward"][:, [1, 10, DEPTH]], t["backward"][:, 0]])
+    return np.log10(np.column_stack([t["forward"][:, [1, 10, DEPTH]], t["backward"][:, 0]]))
 
 
 def init_figure() -> str:
@@ -300,7 +303,7 @@ def exercise_rectangular() -> Array:
 def tables() -> dict[str, Array]:
     """Every numeric table on the page, keyed as on the page."""
     return {
-        "schedules/gpt3": schedule_table(),
+        "schedules/gpt3": schedule_table()[:, 1:],
         "schedules/clip": clip_results()["table"],  # type: ignore[dict-item]
         "schedules/relu-factors": factor_table(),
         "schedules/tanh": tanh_table(),
