@@ -64,10 +64,12 @@ def training_memory_bytes(
     copy for the update; Adam keeps two fp32 moments:
 
     $$
-    \underbrace{2}_{w} + \underbrace{2}_{g}
-    + \underbrace{4}_{\text{master}}
-    + \underbrace{4 + 4}_{m,\ v} = 16
+    \begin{aligned}
+    &\underbrace{2}_{w} + \underbrace{2}_{g}
+    + \underbrace{4}_{\text{master}} \\
+    &+ \underbrace{4 + 4}_{m,\ v} = 16
     \ \text{bytes per parameter.}
+    \end{aligned}
     $$
 
     Tensor and pipeline parallelism over `model_parallel` devices split every state;
