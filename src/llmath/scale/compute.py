@@ -101,8 +101,10 @@ def training_memory_bytes(
     """
     # --8<-- [start:training-memory-body]
     N = check_positive_int(N, name="N")
-    w, g, master = _PRECISION[check_choice(precision, name="precision", choices=("mixed", "fp32"))]
-    opt = _OPTIMIZER[check_choice(optimizer, name="optimizer", choices=tuple(_OPTIMIZER))]
+    prec = check_choice(precision, name="precision", choices=tuple(_PRECISION))
+    w, g, master = _PRECISION[prec]  # bytes per parameter
+    opt_name = check_choice(optimizer, name="optimizer", choices=tuple(_OPTIMIZER))
+    opt = _OPTIMIZER[opt_name]  # bytes per parameter of optimizer state
     dp = check_positive_int(data_parallel, name="data_parallel")
     mp = check_positive_int(model_parallel, name="model_parallel")
     sharded = _ZERO[check_choice(zero, name="zero", choices=tuple(_ZERO))]
@@ -121,7 +123,12 @@ def training_memory_bytes(
 
 # --8<-- [start:activations]
 def activation_memory_bytes(
-    config: ModelConfig, *, T: int, batch: int = 1, dtype_bytes: int = 2, recompute: str = "none"
+    config: ModelConfig,
+    *,
+    T: int,
+    batch: int = 1,
+    dtype_bytes: int = 2,
+    recompute: str = "none",
 ) -> int:
     # --8<-- [end:activations]
     r"""Count the activation bytes a training step keeps, with and without recomputation.
@@ -210,15 +217,17 @@ def ring_allreduce(xs: ArrayLike) -> tuple[Array, Array]:
     bufs = [np.array_split(row.copy(), n) for row in x]  # bufs[device][chunk]
     sent = np.zeros(n)
     for step in range(n - 1):  # reduce-scatter
-        msgs = [(i, (i - step) % n, bufs[i][(i - step) % n].copy()) for i in range(n)]
-        for i, c, data in msgs:  # device i sends chunk c to i + 1, which adds it
-            bufs[(i + 1) % n][c] += data
-            sent[i] += data.size
+        chunks = [(i - step) % n for i in range(n)]  # device i sends chunk chunks[i]
+        msgs = [bufs[i][c].copy() for i, c in enumerate(chunks)]
+        for i, c in enumerate(chunks):  # ... to device i + 1, which adds it
+            bufs[(i + 1) % n][c] += msgs[i]
+            sent[i] += msgs[i].size
     for step in range(n - 1):  # all-gather: device i owns the sum of chunk i + 1
-        msgs = [(i, (i + 1 - step) % n, bufs[i][(i + 1 - step) % n].copy()) for i in range(n)]
-        for i, c, data in msgs:
-            bufs[(i + 1) % n][c] = data
-            sent[i] += data.size
+        chunks = [(i + 1 - step) % n for i in range(n)]
+        msgs = [bufs[i][c].copy() for i, c in enumerate(chunks)]
+        for i, c in enumerate(chunks):  # ... and device i + 1 copies it
+            bufs[(i + 1) % n][c] = msgs[i]
+            sent[i] += msgs[i].size
     return np.stack([np.concatenate(b) for b in bufs]), sent  # (n, M), (n,)
     # --8<-- [end:ring-body]
 

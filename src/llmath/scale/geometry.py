@@ -175,9 +175,10 @@ def sample_ball(n: int, m: int, *, rng: np.random.Generator) -> Array:
     return points
 
 
-# --8<-- [start:projection]
 @guard
+# --8<-- [start:projection]
 def random_projection(x: ArrayLike, k: int, *, rng: np.random.Generator) -> Array:
+    # --8<-- [end:projection]
     r"""Project rows of width D to width k with a Gaussian matrix scaled by $1/\sqrt{k}$.
 
     $$
@@ -203,12 +204,13 @@ def random_projection(x: ArrayLike, k: int, *, rng: np.random.Generator) -> Arra
 
     Dasgupta and Gupta (2003), Sect. 2.
     """
-    # --8<-- [end:projection]
+    # --8<-- [start:projection-body]
     x = as_float_array(x, name="x", expected="(M, D)", ndim=2)
     k = check_positive_int(k, name="k")
     R = check_rng(rng).standard_normal((x.shape[1], k))  # (D, k)
     y: Array = x @ R / math.sqrt(k)  # (M, k)
     return y
+    # --8<-- [end:projection-body]
 
 
 @guard
