@@ -110,7 +110,12 @@ def _scaled_logits(p: Array, r: Array, b: float) -> Array:
 
 @guard
 # --8<-- [start:policy]
-def kl_regularised_policy(pi_ref: ArrayLike, reward: ArrayLike, *, beta: float) -> Array:
+def kl_regularised_policy(
+    pi_ref: ArrayLike,
+    reward: ArrayLike,
+    *,
+    beta: float,
+) -> Array:
     # --8<-- [end:policy]
     r"""Return the maximiser of $\mathbb{E}_\pi[r] - \beta\,\mathrm{KL}(\pi \,\|\, \pi_\text{ref})$.
 
@@ -282,7 +287,8 @@ def dpo_loss(
     ):
         a = as_float_array(x, name=name, expected="(N,)")
         if (a > 0).any():
-            raise ValueError(f"{name} holds log-probabilities, which are <= 0; got {a.max()!r}")
+            top = a.max()
+            raise ValueError(f"{name} must hold log-probabilities (<= 0); got {top!r}")
         logps[name] = a
     _same_shape(**logps)
     b = check_real(beta, name="beta", above=0)
