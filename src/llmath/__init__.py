@@ -148,10 +148,13 @@ from llmath.tokenization import (
     GPT2_PATTERN,
     BPEResult,
     ByteLevelBPE,
+    basic_tokenize,
     bpe_decode,
     bpe_encode,
     bpe_train,
     bytes_to_unicode,
+    read_wordpiece_vocab,
+    wordpiece_encode,
 )
 from llmath.training import (
     SGD,
@@ -232,6 +235,7 @@ __all__ = [
     "activation_memory_bytes",
     "apply_temperature",
     "ball_volume_fraction",
+    "basic_tokenize",
     "bert_attention",
     "bert_config_from_hf",
     "bert_encoder",
@@ -334,6 +338,7 @@ __all__ = [
     "quantize_zero_point",
     "radius_stats",
     "random_projection",
+    "read_wordpiece_vocab",
     "relu",
     "relu_grad",
     "ring_allreduce",
@@ -370,5 +375,6 @@ __all__ = [
     "training_memory_bytes",
     "unit_ball_volume",
     "variance",
+    "wordpiece_encode",
     "xavier_init",
 ]

@@ -5,13 +5,17 @@ Each module's public names are re-exported here and from `llmath`.
 
 from llmath.tokenization.bpe import BPEResult, bpe_decode, bpe_encode, bpe_train
 from llmath.tokenization.byte_level import GPT2_PATTERN, ByteLevelBPE, bytes_to_unicode
+from llmath.tokenization.wordpiece import basic_tokenize, read_wordpiece_vocab, wordpiece_encode
 
 __all__ = [
     "GPT2_PATTERN",
     "BPEResult",
     "ByteLevelBPE",
+    "basic_tokenize",
     "bpe_decode",
     "bpe_encode",
     "bpe_train",
     "bytes_to_unicode",
+    "read_wordpiece_vocab",
+    "wordpiece_encode",
 ]
