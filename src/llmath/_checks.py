@@ -45,6 +45,7 @@ __all__ = [
     "check_size",
     "check_tokens",
     "guard",
+    "vouches",
 ]
 
 P = ParamSpec("P")
@@ -145,6 +146,15 @@ def as_float_array(
         ...
         ValueError: x must hold real numbers (integers or floats) of shape (N,); got complex numbers
     """
+    if (
+        _TRUSTED.get()  # a calling function validated it, or computed it from validated data
+        and type(x) is np.ndarray
+        and x.dtype == np.float64
+        and x.size
+        and x.ndim >= min_ndim
+        and (ndim is None or x.ndim == ndim)
+    ):
+        return x
     raw = _real_array(x, name=name, expected=expected)
     if ndim is not None and raw.ndim != ndim:
         raise ShapeError(
@@ -497,6 +507,28 @@ def check_sentences(sentences: object, *, name: str) -> list[list[str]]:
 # --- floating-point overflow ------------------------------------------------------------------
 
 _GUARDED = contextvars.ContextVar("llmath_guarded", default=False)
+# Validate once at the public entry, not in every inner call: a function marked `@vouches`
+# checks every float array it hands to the llmath functions it calls (or computes it from
+# checked ones, and guard turns overflow and NaN-making operations into errors), so inside
+# it as_float_array skips the finiteness scan of float64 arrays. Types and shapes are
+# still checked.
+_TRUSTED = contextvars.ContextVar("llmath_trusted", default=False)  # args were checked
+_VOUCH = contextvars.ContextVar("llmath_vouch", default=False)  # the caller checked them
+
+
+def vouches(func: Callable[P, R]) -> Callable[P, R]:
+    """Mark `func` as validating every float array it passes on; apply below `@guard`.
+
+    Examples:
+        >>> @guard
+        ... @vouches
+        ... def total(x):
+        ...     return float(np.sum(as_float_array(x, name="x", expected="(N,)")))
+        >>> total([1.0, 2.0])
+        3.0
+    """
+    func.__llmath_vouches__ = True  # type: ignore[attr-defined]
+    return func
 
 
 def _extremes(arguments: dict[str, Any]) -> str:
@@ -537,12 +569,20 @@ def guard(func: Callable[P, R]) -> Callable[P, R]:
         ValueError: square: the result overflows float64 (overflow encountered in square); max |x| = 1e+200
     """
     signature = inspect.signature(func)
+    vouch = bool(getattr(func, "__llmath_vouches__", False))
 
     @functools.wraps(func)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
         if _GUARDED.get():
-            return func(*args, **kwargs)
+            trusted = _VOUCH.get()  # the caller vouches for these arguments
+            t1, t2 = _TRUSTED.set(trusted), _VOUCH.set(trusted or vouch)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _TRUSTED.reset(t1)
+                _VOUCH.reset(t2)
         token = _GUARDED.set(True)
+        t1, t2 = _TRUSTED.set(False), _VOUCH.set(vouch)
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise"):
                 return func(*args, **kwargs)
@@ -556,5 +596,7 @@ def guard(func: Callable[P, R]) -> Callable[P, R]:
             ) from None
         finally:
             _GUARDED.reset(token)
+            _TRUSTED.reset(t1)
+            _VOUCH.reset(t2)
 
     return guarded

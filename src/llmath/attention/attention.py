@@ -14,6 +14,7 @@ from llmath._checks import (
     broadcast_leading,
     check_positive_int,
     guard,
+    vouches,
 )
 from llmath.attention.softmax import softmax
 
@@ -69,6 +70,7 @@ def causal_mask(T: int, S: int | None = None) -> NDArray[np.bool_]:
 
 
 @guard
+@vouches
 # --8<-- [start:sdpa]
 def scaled_dot_product_attention(
     q: ArrayLike, k: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None
@@ -134,7 +136,8 @@ def scaled_dot_product_attention(
             raise ValueError(
                 "mask leaves a query with no key to attend to (a row of all False)",
             )
-    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])  # (..., T, S)
+    scores = q @ np.swapaxes(k, -1, -2)  # (..., T, S)
+    scores /= np.sqrt(q.shape[-1])  # in place: no second (..., T, S) array
     # masked weights are exactly 0
     weights = softmax(scores, axis=-1, where=mask)  # (..., T, S)
     return AttentionResult(weights @ v, weights)  # (..., T, Dv), (..., T, S)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, broadcast_leading, check_positive_int, guard
+from llmath._checks import (
+    ShapeError,
+    as_float_array,
+    broadcast_leading,
+    check_positive_int,
+    guard,
+    vouches,
+)
 from llmath.attention.attention import AttentionResult, scaled_dot_product_attention
 
 __all__ = ["merge_heads", "multi_head_attention", "split_heads"]
@@ -64,6 +71,7 @@ def merge_heads(x: ArrayLike) -> NDArray[np.float64]:
 
 
 @guard
+@vouches
 # --8<-- [start:mha]
 def multi_head_attention(
     x: ArrayLike,

@@ -62,22 +62,25 @@ def softmax(
     # --8<-- [start:softmax-body]
     z = as_float_array(z, name="z", expected="(..., N)", min_ndim=1)
     axis = _check_axis(z, axis)
-    # z - m may overflow to -inf, whose exp is exactly 0
-    with np.errstate(over="ignore"):
-        if where is None:
-            # every entry <= 0, the largest is 0
-            shifted = z - z.max(axis=axis, keepdims=True)
-            e = np.exp(shifted)
-        else:
-            keep = as_bool_mask(where, name="where", shape=z.shape)
-            if not keep.any(axis=axis).all():
-                raise ValueError(
-                    "where leaves a slice with no entry to normalise (all False)",
-                )
-            # the max over kept entries; masked entries get exactly 0
-            m = z.max(axis=axis, keepdims=True, where=keep, initial=-np.inf)
-            e = np.where(keep, np.exp(np.where(keep, z - m, 0.0)), 0.0)
-    return e / e.sum(axis=axis, keepdims=True)  # type: ignore[no-any-return]
+    if where is None:
+        m = z.max(axis=axis, keepdims=True)  # the largest entry of each slice
+        e = z.copy()  # worked on in place from here
+    else:
+        keep = as_bool_mask(where, name="where", shape=z.shape)
+        if not keep.any(axis=axis).all():
+            raise ValueError(
+                "where leaves a slice with no entry to normalise (all False)",
+            )
+        # the max over kept entries; a masked entry is set to it, zeroed after exp
+        m = z.max(axis=axis, keepdims=True, where=keep, initial=-np.inf)
+        e = np.where(keep, z, m)
+    with np.errstate(over="ignore"):  # z - m may overflow to -inf: its exp is 0
+        e -= m  # every entry <= 0, the largest is 0
+    np.exp(e, out=e)
+    if where is not None:
+        e *= keep  # masked weights exactly 0 (exp(-inf) takes numpy's slow path)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 # --8<-- [end:softmax-body]

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import as_float_array, check_choice, guard
+from llmath._checks import as_float_array, check_choice, guard, vouches
 
 __all__ = [
     "gelu",
@@ -70,12 +70,17 @@ def sigmoid(x: ArrayLike) -> Array:
     """
     # --8<-- [start:sigmoid-body]
     x = _input(x)
-    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    e = np.empty_like(x)  # worked on in place: one array, not a new one per step
+    np.exp(np.negative(np.abs(x, out=e), out=e), out=e)  # e^{-|x|} <= 1: no overflow
+    out = np.maximum(e, x >= 0)  # the numerators: 1 (>= e), or e^x = e^{-|x|} for x < 0
+    e += 1.0  # the denominator 1 + e^{-|x|} of both forms
+    out /= e
+    return out
     # --8<-- [end:sigmoid-body]
 
 
 @guard
+@vouches
 # --8<-- [start:sigmoid-grad]
 def sigmoid_grad(x: ArrayLike) -> Array:
     # --8<-- [end:sigmoid-grad]
@@ -207,12 +212,19 @@ def _normal_pdf(x: Array) -> Array:
 def _tanh_arg(x: Array) -> tuple[Array, Array]:
     r"""$u = \sqrt{2/\pi}(x + c x^3)$ and $du/dx$; $|x|$ capped at 50, where $\sigma(2u)$ is 0 or 1."""
     x = np.clip(x, -50.0, 50.0)  # keeps x**3 finite; |2u| > 8000 there, so nothing changes
-    u = _SQRT_2_OVER_PI * (x + _GELU_C * x**3)
-    du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_C * x**2)
-    return u, du
+    x2 = x * x  # numpy's x**3 is 100 times slower than x * x * x
+    u = x2 * x  # in place from here: sqrt(2/pi) (x + c x^3)
+    u *= _GELU_C
+    u += x
+    u *= _SQRT_2_OVER_PI
+    x2 *= 3.0 * _GELU_C  # in place: du = sqrt(2/pi) (1 + 3 c x^2)
+    x2 += 1.0
+    x2 *= _SQRT_2_OVER_PI
+    return u, x2
 
 
 @guard
+@vouches
 # --8<-- [start:gelu]
 def gelu(x: ArrayLike, *, approximate: str = "none") -> Array:
     # --8<-- [end:gelu]
@@ -257,12 +269,16 @@ def gelu(x: ArrayLike, *, approximate: str = "none") -> Array:
     x = _input(x)
     if approximate == "tanh":
         u, _ = _tanh_arg(x)
-        return x * sigmoid(2.0 * u)  # (1 + tanh u) / 2 = sigma(2u)
+        u *= 2.0
+        s = sigmoid(u)  # (1 + tanh u) / 2 = sigma(2u)
+        s *= x
+        return s
     return x * _normal_cdf(x)
     # --8<-- [end:gelu-body]
 
 
 @guard
+@vouches
 # --8<-- [start:gelu-grad]
 def gelu_grad(x: ArrayLike, *, approximate: str = "none") -> Array:
     # --8<-- [end:gelu-grad]
@@ -300,8 +316,15 @@ def gelu_grad(x: ArrayLike, *, approximate: str = "none") -> Array:
     x = _input(x)
     if approximate == "tanh":
         u, du = _tanh_arg(x)
-        s = sigmoid(2.0 * u)
-        # the product rule, and the chain rule through u
-        return s + x * (2.0 * s * sigmoid(-2.0 * u) * du)
+        u *= 2.0
+        s = sigmoid(u)
+        # the product rule, and the chain rule through u: s + x (2 s sigma(-2u) u')
+        du *= s
+        u *= -1.0  # in place: -2u
+        du *= sigmoid(u)
+        du *= 2.0
+        du *= x  # last: 2.0 * x could overflow
+        du += s
+        return du
     return _normal_cdf(x) + x * _normal_pdf(x)
     # --8<-- [end:gelu-grad-body]

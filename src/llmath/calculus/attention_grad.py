@@ -7,7 +7,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_cache, check_positive_int, guard
+from llmath._checks import (
+    ShapeError,
+    as_float_array,
+    check_cache,
+    check_positive_int,
+    guard,
+    vouches,
+)
 from llmath.attention.attention import scaled_dot_product_attention
 from llmath.attention.multihead import merge_heads, split_heads
 from llmath.calculus.softmax_grad import softmax_backward
@@ -89,6 +96,7 @@ def linear_backward(
 
 
 @guard
+@vouches
 # --8<-- [start:sdpa-backward]
 def scaled_dot_product_attention_backward(
     dout: ArrayLike, q: ArrayLike, k: ArrayLike, v: ArrayLike, weights: ArrayLike
@@ -150,7 +158,7 @@ def scaled_dot_product_attention_backward(
     dv = np.swapaxes(a, -1, -2) @ dout  # (..., S, Dv)
     da = dout @ np.swapaxes(v, -1, -2)  # (..., T, S)
     dz = softmax_backward(da, a, axis=-1)  # (..., T, S): gradient of the scores
-    ds = dz / np.sqrt(d_k)  # (..., T, S): gradient of Q K^T
+    ds = np.divide(dz, np.sqrt(d_k), out=dz)  # (..., T, S): gradient of Q K^T, in place
     dq = ds @ k  # (..., T, dk)
     dk = np.swapaxes(ds, -1, -2) @ q  # (..., S, dk)
     return dq, dk, dv
@@ -183,6 +191,7 @@ class MHACache(NamedTuple):
 
 
 @guard
+@vouches
 # --8<-- [start:mha-forward]
 def multi_head_attention_forward(
     x: ArrayLike,
@@ -245,6 +254,7 @@ def multi_head_attention_forward(
 
 
 @guard
+@vouches
 # --8<-- [start:mha-backward]
 def multi_head_attention_backward(
     dout: ArrayLike, cache: MHACache

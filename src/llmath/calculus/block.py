@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import as_float_array, check_cache, guard
+from llmath._checks import as_float_array, check_cache, guard, vouches
 from llmath.attention.attention import causal_mask
 from llmath.calculus.activations import gelu, gelu_grad
 from llmath.calculus.attention_grad import (
@@ -101,6 +101,7 @@ def _check_params(params: BlockParams, D: int) -> BlockParams:
 
 
 @guard
+@vouches
 # --8<-- [start:forward]
 def block_forward(
     x: ArrayLike,
@@ -165,6 +166,7 @@ def block_forward(
 
 
 @guard
+@vouches
 # --8<-- [start:backward]
 def block_backward(dout: ArrayLike, cache: BlockCache) -> tuple[Array, BlockParams]:
     # --8<-- [end:backward]

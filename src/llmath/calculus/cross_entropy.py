@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, as_int_array, guard
+from llmath._checks import ShapeError, as_float_array, as_int_array, guard, vouches
 from llmath.attention.softmax import log_softmax, softmax
 from llmath.linalg.vectors import one_hot
 
@@ -32,6 +32,7 @@ def _check(logits: ArrayLike, targets: ArrayLike) -> tuple[NDArray[np.float64], 
 
 
 @guard
+@vouches
 # --8<-- [start:ce]
 def cross_entropy(logits: ArrayLike, targets: ArrayLike) -> float:
     # --8<-- [end:ce]
@@ -74,6 +75,7 @@ def cross_entropy(logits: ArrayLike, targets: ArrayLike) -> float:
 
 
 @guard
+@vouches
 # --8<-- [start:ce-grad]
 def cross_entropy_grad(logits: ArrayLike, targets: ArrayLike) -> NDArray[np.float64]:
     # --8<-- [end:ce-grad]

@@ -104,6 +104,7 @@ def softmax_backward(
             f"{axis} (were the logits passed instead?)"
         )
     inner = (dout * s).sum(axis=axis, keepdims=True)  # (..., 1, ...): sum_j g_j s_j
-    dz: NDArray[np.float64] = s * (dout - inner)  # same shape as s
+    dz: NDArray[np.float64] = dout - inner  # same shape as s
+    dz *= s  # in place: s (dout - inner)
     return dz
     # --8<-- [end:backward-body]

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_int_array, check_real, guard
+from llmath._checks import ShapeError, as_int_array, check_real, guard, vouches
 from llmath.attention.attention import causal_mask, scaled_dot_product_attention
 from llmath.attention.multihead import merge_heads, split_heads
 from llmath.calculus.activations import gelu, gelu_grad, sigmoid
@@ -247,6 +247,7 @@ def _ids(ids: ArrayLike, c: ModelConfig) -> NDArray[np.intp]:
 
 
 @guard
+@vouches
 # --8<-- [start:loss-and-grads]
 def loss_and_grads(
     params: ModelParams, ids: ArrayLike, *, config: ModelConfig
@@ -343,6 +344,7 @@ def parameters(params: ModelParams) -> list[Array]:
 
 
 @guard
+@vouches
 # --8<-- [start:train-step]
 def train_step(
     params: ModelParams,

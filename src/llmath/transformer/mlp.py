@@ -7,7 +7,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from llmath._checks import ShapeError, as_float_array, check_choice, check_positive_int, guard
+from llmath._checks import (
+    ShapeError,
+    as_float_array,
+    check_choice,
+    check_positive_int,
+    guard,
+    vouches,
+)
 from llmath.calculus.activations import gelu, sigmoid
 from llmath.linalg.linear import linear
 
@@ -43,6 +50,7 @@ def _param(value: object, name: str, shape: tuple[int, ...], expected: str) -> A
 
 
 @guard
+@vouches
 # --8<-- [start:mlp]
 def mlp(x: ArrayLike, params: MLPParams, *, activation: str = "gelu") -> Array:
     # --8<-- [end:mlp]

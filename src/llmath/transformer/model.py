@@ -27,6 +27,7 @@ from llmath._checks import (
     check_real,
     check_rng,
     guard,
+    vouches,
 )
 from llmath.attention.attention import causal_mask, scaled_dot_product_attention
 from llmath.attention.multihead import merge_heads, split_heads
@@ -258,6 +259,7 @@ def _block(
 
 
 @guard
+@vouches
 def decoder_block(x: ArrayLike, layer: LayerParams, *, config: ModelConfig) -> Array:
     r"""Apply one pre-norm block of the model to the residual stream, causally, without a cache.
 
@@ -298,6 +300,7 @@ def decoder_block(x: ArrayLike, layer: LayerParams, *, config: ModelConfig) -> A
 
 
 @guard
+@vouches
 # --8<-- [start:forward]
 def forward(
     params: ModelParams,
