@@ -165,7 +165,10 @@ def _params(params: object, c: BertConfig) -> BertParams:
 
 
 # --8<-- [start:state]
-def bert_params_from_state(state: Mapping[str, ArrayLike], config: BertConfig) -> BertParams:
+def bert_params_from_state(
+    state: Mapping[str, ArrayLike],
+    config: BertConfig,
+) -> BertParams:
     # --8<-- [end:state]
     r"""Map the weights of a Hugging Face `BertModel` (its `state_dict()` names) to BertParams.
 
@@ -271,7 +274,12 @@ def _ln(x: Array, gamma: Array, beta: Array | None, c: BertConfig) -> Array:
 
 
 # --8<-- [start:block]
-def _block(x: Array, p: LayerParams, keep: NDArray[np.bool_], c: BertConfig) -> tuple[Array, Array]:
+def _block(
+    x: Array,
+    p: LayerParams,
+    keep: NDArray[np.bool_],
+    c: BertConfig,
+) -> tuple[Array, Array]:
     """One post-norm block: the new stream and the attention weights."""
     shape = x.shape  # (..., T, D)
     rows = x.reshape(-1, c.D)  # (B T, D): 2-D products, several times faster than 3-D
