@@ -341,8 +341,9 @@ SHIFT = {  # new probabilities for two of the grammar's choices
 }
 
 
+@functools.cache
 def base() -> Any:
-    """Part 5's trained model (engineer C's end-to-end chapter), cached between builds."""
+    """Part 5's trained model (the end-to-end chapter's run), cached between builds."""
     from examples.training import end_to_end
 
     return end_to_end.trained()
@@ -408,6 +409,7 @@ def lora_loss_and_grads(
     return loss, out
 
 
+@functools.cache  # one run per process, also when the build cache is off
 @persistent
 def lora_run(seed: int = 0) -> dict[str, Any]:
     """Train only the adapters with AdamW on the shifted grammar; the base weights stay frozen.
@@ -472,32 +474,12 @@ def param_counts() -> dict[str, int]:
             "full_weight": c.D * c.D}  # fmt: skip
 
 
-def _hf_state(params: Any, c: Any) -> dict[str, Any]:
-    """llmath's ModelParams as a Hugging Face GPT-2 state dict (torch tensors)."""
-    import torch
-
-    t = torch.from_numpy
-    state = {"transformer.wte.weight": t(params.wte), "transformer.wpe.weight": t(params.wpe),
-             "transformer.ln_f.weight": t(params.lnf_gamma), "transformer.ln_f.bias": t(params.lnf_beta)}  # fmt: skip
-    for i, p in enumerate(params.layers):
-        h = f"transformer.h.{i}."
-        state[h + "ln_1.weight"], state[h + "ln_1.bias"] = t(p.ln1_gamma), t(p.ln1_beta)
-        state[h + "ln_2.weight"], state[h + "ln_2.bias"] = t(p.ln2_gamma), t(p.ln2_beta)
-        state[h + "attn.c_attn.weight"] = t(np.concatenate([p.w_q, p.w_k, p.w_v], axis=1))
-        state[h + "attn.c_attn.bias"] = t(np.concatenate([p.b_q, p.b_k, p.b_v]))
-        state[h + "attn.c_proj.weight"], state[h + "attn.c_proj.bias"] = t(p.w_o), t(p.b_o)
-        state[h + "mlp.c_fc.weight"], state[h + "mlp.c_fc.bias"] = t(p.mlp.w_in), t(p.mlp.b_in)
-        state[h + "mlp.c_proj.weight"] = t(p.mlp.w_out)
-        state[h + "mlp.c_proj.bias"] = t(p.mlp.b_out)
-    state["lm_head.weight"] = state["transformer.wte.weight"]
-    return state
-
-
 def torch_lora_check() -> list[str]:
     """The adapters' gradients through the whole model by torch autograd: Hugging Face's GPT-2
     with the trained weights, each adapted weight replaced by W + (alpha/r) A B in torch."""
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from examples.training import end_to_end
 
     b = base()
     c = b.config
@@ -505,12 +487,8 @@ def torch_lora_check() -> list[str]:
     _, val = shifted_ids()
     ids = val[:16]
     loss, grads = lora_loss_and_grads(b.params, adapters, ids)
-    cfg = GPT2Config(n_layer=c.n_layers, n_head=c.H, n_embd=c.D, vocab_size=c.n_vocab,
-                     n_positions=c.n_ctx, n_inner=c.d_ff, activation_function="gelu_new",
-                     layer_norm_epsilon=c.eps, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                     attn_implementation="eager")  # fmt: skip
-    model = GPT2LMHeadModel(cfg).double().eval()
-    state = _hf_state(b.params, c)
+    model = end_to_end.torch_model(b.params)  # GPT2LMHeadModel with the trained weights
+    state = {k: torch.from_numpy(v) for k, v in end_to_end.gpt2_state(b.params).items()}
     ts = [torch.tensor(m, requires_grad=True) for pair in adapters for m in pair]
     k = 0
     for i in range(c.n_layers):
