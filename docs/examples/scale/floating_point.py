@@ -344,7 +344,7 @@ def gradient_figure() -> str:
     h1, _ = np.histogram(np.log2(g), bins=edges)
     h2, _ = np.histogram(np.log2(g * S), bins=edges)
     ax.stairs(h1, edges, color=BLUE, label="gradients g")
-    ax.stairs(h2, edges, color=ORANGE, label=f"scaled: g · 2^{int(math.log2(S))}")
+    ax.stairs(h2, edges, color=ORANGE, label=f"scaled: $g \\cdot 2^{{{int(math.log2(S))}}}$")
     for x, style, text in ((math.log2(f16.smallest_subnormal), ":", "fp16 smallest subnormal"),
                            (math.log2(f16.smallest_normal), "--", "fp16 smallest normal"),
                            (math.log2(f16.max), "-", "fp16 max")):  # fmt: skip
@@ -381,4 +381,3 @@ def tables() -> dict[str, Array]:
         "scale/fp-layer-norm": layer_norm_table(),
         "scale/fp-gradients": gradient_fates(),
     }
-
