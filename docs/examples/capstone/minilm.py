@@ -192,14 +192,15 @@ def comparisons() -> dict[str, float]:
     real = mask.astype(bool)
     ref = reference_float64()
     ids, _ = batch(SENTENCES)
-    ours_att = bert_attention(params(), ids, mask, config=config())  # (N, B, H, T, T)
-    q = real[None, :, None, :, None]  # rows of real queries
+    k = 8  # the attention of the first 8 sentences (one more encoder pass)
+    ours_att = bert_attention(params(), ids[:k], mask[:k], config=config())  # (N, k, H, T, T)
+    q = real[None, :k, None, :, None]  # rows of real queries
     ours_u, ref_u = embeddings(), reference_float32()
     return {
         "emb32": float(np.abs(ours_u - ref_u).max()),
         "cos32": float(np.abs(cosine_similarity(ours_u, ref_u) - 1).max()),
         "hidden64": float(np.abs(hidden_all()[real] - ref["hidden"][real]).max()),
-        "att64": float(np.abs(np.where(q, ours_att - ref["attention"], 0)).max()),
+        "att64": float(np.abs(np.where(q, ours_att - ref["attention"][:, :k], 0)).max()),
         "float32_eps": float(np.finfo(np.float32).eps),
     }
 

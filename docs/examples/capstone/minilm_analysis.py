@@ -15,24 +15,19 @@ from numpy.typing import NDArray
 
 from examples.cached import persistent
 from examples.capstone import minilm as base
+from examples.capstone import minilm_sweeps as sweeps
 from llmath import (
-    BertParams,
     bert_attention,
     cosine_similarity,
-    dequantize,
     entropy,
     low_rank_approx,
     norm,
-    quantize_absmax,
     spectral_gap,
     stationary_distribution,
 )
 
 Array = NDArray[np.float64]
-N_PAIRS = 8  # sentences 0..15 are eight paraphrase pairs (2k, 2k + 1)
-SUBSET = base.SENTENCES[: 2 * N_PAIRS]  # for the sweeps: one encoder run per setting
-MATRICES = ("w_q", "w_k", "w_v", "w_o", "w_in", "w_out")
-RANKS = (64, 192, 320)
+N_PAIRS, MATRICES, RANKS = sweeps.N_PAIRS, sweeps.MATRICES, sweeps.RANKS
 SEED = 384
 
 
@@ -167,21 +162,22 @@ def head_figure() -> str:
 # ---- singular values of the weights --------------------------------------------------------
 
 
-def _weights(p: BertParams) -> list[tuple[int, str, Array]]:
-    return [(i, name, np.asarray(getattr(lp, name) if hasattr(lp, name) else getattr(lp.mlp, name)))
-            for i, lp in enumerate(p.layers) for name in MATRICES]  # fmt: skip
-
-
-@cache
-def svds() -> dict[tuple[int, str], tuple[Array, Array, Array]]:
-    """U, σ, Vᵀ of every attention and MLP weight of every layer (computed once)."""
-    return {(i, n): np.linalg.svd(w, full_matrices=False) for i, n, w in _weights(base.params())}
+@persistent
+def singular_values() -> dict[tuple[int, str], Array]:
+    """σ of every attention and MLP weight of every layer, largest first (cached)."""
+    return sweeps.singular_values()
 
 
 @persistent
-def singular_values() -> dict[tuple[int, str], Array]:
-    """σ of every attention and MLP weight of every layer, largest first."""
-    return {(i, n): np.linalg.svd(w, compute_uv=False) for i, n, w in _weights(base.params())}
+def rank_sweep() -> Array:
+    """Per r: mean and worst cosine to the original embeddings, nearest-neighbour hits (cached)."""
+    return sweeps.rank_sweep()
+
+
+@persistent
+def quant_sweep() -> dict[str, dict[str, Any]]:
+    """Cosine to the original embeddings under int8/int4 weights (cached)."""
+    return sweeps.quant_sweep()
 
 
 def rank_for_energy(s: Array, share: float = 0.9) -> int:
@@ -231,47 +227,11 @@ def spectrum_figure() -> str:
                "their product, the attention score matrix, has low effective rank.")  # fmt: skip
 
 
-def _truncate(u: Array, s: Array, vt: Array, r: int) -> Array:
-    return (u[:, :r] * s[:r]) @ vt[:r]  # the top r terms of U Σ Vᵀ
-
-
-def truncated(r: int) -> BertParams:
-    """Every attention and MLP weight replaced by its best rank-r approximation."""
-    p = base.params()
-    layers = []
-    for i, lp in enumerate(p.layers):
-        new = {}
-        for name in MATRICES:
-            new[name] = _truncate(*svds()[(i, name)], r)
-        mlp = lp.mlp._replace(w_in=new.pop("w_in"), w_out=new.pop("w_out"))
-        layers.append(lp._replace(**new, mlp=mlp))
-    return p._replace(layers=tuple(layers))
-
-
 def lowrank_vs_part1() -> float:
     """The page's truncation against Part 1's low_rank_approx on one matrix."""
     r, w = RANKS[1], base.params().layers[2].w_v
-    ours = _truncate(*np.linalg.svd(w, full_matrices=False), r)
+    ours = sweeps.truncate(*np.linalg.svd(w, full_matrices=False), r)
     return float(np.abs(ours - low_rank_approx(w, r)).max())
-
-
-@persistent
-def rank_sweep() -> Array:
-    """Per r: mean and minimum cosine between the truncated model's embeddings and the original,
-    and the nearest-neighbour hits among the eight pairs."""
-    e0 = base.embeddings()[: 2 * N_PAIRS]
-    rows = []
-    for r in RANKS:
-        e = base.embed_texts(SUBSET, truncated(r))
-        cos = cosine_similarity(e, e0)
-        rows.append([r, cos.mean(), cos.min(), _hits(e)])
-    return np.array(rows)
-
-
-def _hits(e: Array) -> int:
-    s = cosine_similarity(e[:, None], e[None])
-    np.fill_diagonal(s, -np.inf)
-    return int((s.argmax(axis=1) == (np.arange(len(e)) ^ 1)).sum())
 
 
 def rank_figure() -> str:
@@ -293,44 +253,10 @@ def rank_figure() -> str:
 # ---- int8 quantisation ---------------------------------------------------------------------
 
 
-def quantized(bits: int, axis: int | None) -> tuple[BertParams, float]:
-    """Every attention and MLP weight quantised (absmax, `bits`) and dequantised; the largest
-    |error| relative to its block's scale."""
-    p = base.params()
-    worst = 0.0
-    layers = []
-    for lp in p.layers:
-        new = {}
-        for name in MATRICES:
-            w = np.asarray(getattr(lp, name) if hasattr(lp, name) else getattr(lp.mlp, name))
-            codes, scales = quantize_absmax(w, bits, axis=axis)
-            new[name] = dequantize(codes, scales, axis=axis)
-            s = scales if axis is None else np.expand_dims(scales, 0)
-            worst = max(worst, float(np.max(np.abs(new[name] - w) / s)))
-        mlp = lp.mlp._replace(w_in=new.pop("w_in"), w_out=new.pop("w_out"))
-        layers.append(lp._replace(**new, mlp=mlp))
-    return p._replace(layers=tuple(layers)), worst
-
-
-@persistent
-def quant_sweep() -> dict[str, dict[str, float]]:
-    """Cosine to the original embeddings for int8 and int4, per tensor and per output channel."""
-    e0 = base.embeddings()[: 2 * N_PAIRS]
-    out = {}
-    for label, bits, axis in (("int8, per output channel", 8, 1), ("int8, per tensor", 8, None),
-                              ("int4, per output channel", 4, 1)):  # fmt: skip
-        p, worst = quantized(bits, axis)
-        e = base.embed_texts(SUBSET, p)
-        cos = cosine_similarity(e, e0)
-        out[label] = {"mean": float(cos.mean()), "min": float(cos.min()), "worst_err": worst,
-                      "hits": _hits(e), "bits": bits, "emb": e}  # fmt: skip
-    return out
-
-
 def outliers() -> Array:
     """Per weight matrix: its largest |entry| over the median of its output channels' largest."""
     ratios = []
-    for _, _, w in _weights(base.params()):
+    for _, _, w in sweeps.weights(base.params()):
         per_channel = np.abs(w).max(axis=0)  # (D_out,): the scale of each output feature
         ratios.append(np.abs(w).max() / np.median(per_channel))
     return np.array(ratios)
@@ -377,7 +303,7 @@ def cls_centred() -> dict[str, float]:
 
 
 def weight_bytes() -> dict[str, float]:
-    n = sum(w.size for _, _, w in _weights(base.params()))
+    n = sum(w.size for _, _, w in sweeps.weights(base.params()))
     total = base.param_counts()["total"]
     return {"n": n, "share": n / total, "f32": 4 * n / 1e6, "i8": n / 1e6}
 

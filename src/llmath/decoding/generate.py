@@ -46,7 +46,7 @@ def _next(
         probs = top_k_filter(probs, top_k)
     if top_p is not None:
         probs = top_p_filter(probs, top_p)
-    return np.asarray(sample(probs, rng), dtype=np.int64)  # (...): one draw per sequence
+    return np.asarray(sample(probs, rng), dtype=np.int64)  # (...): one draw each
     # --8<-- [end:next]
 
 
