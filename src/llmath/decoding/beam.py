@@ -150,7 +150,7 @@ def beam_search(
         ([[1, 1], [0, 0]], array([0.36, 0.36]))
 
     References:
-        Graves (2012), Sect. 4; Wu et al. (2016), Sect. 7, Eq. 14.
+        Wu et al. (2016), Sect. 7, Eq. 14 (the length penalty).
     """
     if not callable(next_log_probs):
         raise ValueError(f"next_log_probs must be a function; got {type(next_log_probs).__name__}")

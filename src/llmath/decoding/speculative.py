@@ -67,7 +67,7 @@ def acceptance_rate(p: ArrayLike, q: ArrayLike) -> float:
         0.5
 
     References:
-        Leviathan et al. (2023), Definition 3.1 and Corollary 3.6.
+        Leviathan et al. (2023), Sect. 3 (the acceptance rate and its relation to $p - q$).
     """
     pp, qq = _pair(p, q)
     return float(np.minimum(pp, qq).sum())
@@ -150,7 +150,7 @@ def speculative_step(
         (1, False)
 
     References:
-        Leviathan et al. (2023), Algorithm 1 and Theorem 3.5; Chen et al. (2023), Theorem 1.
+        Leviathan et al. (2023), Sect. 2.3 and Appendix A.1; Chen et al. (2023), Theorem 1.
     """
     pp, qq = _pair(p, q)
     gen = check_rng(rng)
@@ -199,7 +199,7 @@ def expected_tokens_per_step(alpha: float, gamma: int) -> float:
         5.0
 
     References:
-        Leviathan et al. (2023), Eq. (1).
+        Leviathan et al. (2023), Sect. 3, Eq. (1).
     """
     a = check_real(alpha, name="alpha", at_least=0.0, at_most=1.0)
     g = check_positive_int(gamma, name="gamma")

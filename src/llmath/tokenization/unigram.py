@@ -116,7 +116,8 @@ def unigram_log_likelihood(text: str, log_probs: Mapping[str, float]) -> float:
 
     the forward algorithm: Viterbi's recursion with log-sum-exp in place of max, so
     $\alpha_n \ge \beta_n$, with equality when one segmentation is the only one. This is the
-    marginal likelihood Kudo's EM maximises; the tokenizer itself outputs the Viterbi segmentation.
+    marginal likelihood that Kudo's EM maximises; the tokenizer itself outputs the Viterbi
+    segmentation.
 
     Args:
         text: the string.
@@ -135,7 +136,7 @@ def unigram_log_likelihood(text: str, log_probs: Mapping[str, float]) -> float:
         0.375
 
     References:
-        Kudo (2018), Sect. 3.2, Eq. (3).
+        Kudo (2018), Sect. 3.1 (the marginal likelihood that EM maximises).
     """
     s = check_text(text)
     table = _check_log_probs(log_probs)
