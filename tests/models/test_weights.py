@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from safetensors.numpy import save_file
 from safetensors.torch import load_file as torch_load_file
 
@@ -43,6 +45,25 @@ def test_agrees_with_the_torch_loader(tmp_path: Path) -> None:
     ref = torch_load_file(str(f))
     for k, v in ref.items():
         np.testing.assert_array_equal(ours[k], v.double().numpy() if v.is_floating_point() else v)
+
+
+@given(
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.sampled_from(["float16", "float32", "float64", "int8", "int64"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_round_trip_of_any_shape_and_dtype(shape: list[int], dtype: str, seed: int) -> None:
+    import tempfile
+
+    x = (np.random.default_rng(seed).normal(size=shape) * 50).astype(dtype)
+    with tempfile.TemporaryDirectory() as folder:
+        f = Path(folder) / "x.safetensors"
+        save_file({"x": x}, str(f))
+        kept = load_safetensors(f, float64=False)["x"]
+        wide = load_safetensors(f)["x"]
+    assert kept.dtype == x.dtype
+    np.testing.assert_array_equal(kept, x)
+    np.testing.assert_array_equal(wide, x.astype(np.float64) if x.dtype.kind == "f" else x)
 
 
 def test_bad_input(tmp_path: Path) -> None:
