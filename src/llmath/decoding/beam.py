@@ -135,8 +135,8 @@ def beam_search(
         penalty: `"wu"` or `"power"`, the form of $\mathrm{lp}$.
 
     Returns:
-        A [BeamResult][llmath.decoding.beam.BeamResult] with up to `beam_width` finished
-        sequences, best score first.
+        A [BeamResult][llmath.decoding.beam.BeamResult] with up to `beam_width`
+            finished sequences, best score first.
 
     Raises:
         ValueError: if `beam_width` or `max_new_tokens` < 1, an id is out of range, `alpha`

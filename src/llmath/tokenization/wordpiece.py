@@ -39,7 +39,7 @@ _CJK = (
 )
 
 
-def check_text(text: object, *, name: str = "text") -> str:
+def _check_text(text: object, *, name: str = "text") -> str:
     r"""Return `text` if it is a `str` that UTF-8 can encode, else raise `ValueError` naming it.
 
     `bytes` are refused (decode them first: a tokenizer's input is text), and so is a string
@@ -131,7 +131,7 @@ def basic_tokenize(text: str, *, lowercase: bool = True) -> list[str]:
         Devlin et al. (2019), BERT, Sect. 3 and Hugging Face `tokenizers`' `BertNormalizer`
         and `BertPreTokenizer`.
     """
-    s = _normalize(check_text(text), lowercase=check_bool(lowercase, name="lowercase"))
+    s = _normalize(_check_text(text), lowercase=check_bool(lowercase, name="lowercase"))
     # --8<-- [start:split]
     words: list[str] = []
     for chunk in s.split(" "):  # after cleaning, all whitespace is " "
