@@ -54,7 +54,7 @@ SENTENCES = [
     "Our train to Paris arrived sixty minutes late.",
     "Café, naïve, résumé: accents are stripped.",
     "東京は日本の首都です。",
-    "Emoji 🎉 and symbols © become unknown tokens.",
+    "An emoji 🎉 is not in the vocabulary.",
     "3.14159 is approximately pi.",
     "def f(x): return x ** 2",
     "https://example.com/path?q=1",

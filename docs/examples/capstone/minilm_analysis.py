@@ -223,8 +223,7 @@ def spectrum_figure() -> str:
     ax.legend(ncol=2, fontsize=9, frameon=False)
     return svg(fig, alt="Singular values of layer 1's six weight matrices against a Gaussian matrix",
                caption="Singular values of the first layer's six weight matrices, divided by the "
-               "largest, against a Gaussian 384 × 384 matrix (dashed). W_Q and W_K fall fastest: "
-               "their product, the attention score matrix, has low effective rank.")  # fmt: skip
+               "largest, against a Gaussian 384 × 384 matrix (dashed).")  # fmt: skip
 
 
 def lowrank_vs_part1() -> float:
