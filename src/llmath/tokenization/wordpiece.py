@@ -202,6 +202,8 @@ def wordpiece_encode(
     piece matches, or $n$ exceeds `max_chars_per_word`, the whole word becomes `unk_token`.
     Greedy matching is not a search: it never reconsiders a piece, even when a shorter first
     piece would let the rest of the word match.
+    Special tokens written in the text, such as `"[MASK]"`, are split like any other text;
+    Hugging Face's tokenizer matches its added tokens before normalising.
 
     Args:
         text: any Unicode text.
