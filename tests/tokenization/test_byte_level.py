@@ -218,6 +218,57 @@ def test_train_matches_the_brute_force(n: int) -> None:
     assert tok.decode(tok.encode(text)) == text
 
 
+def test_hugging_face_byte_level_trainer_picks_a_most_frequent_pair_every_time() -> None:
+    """HF counts byte pairs as ByteLevelBPE.train does (its ties go by its own ids): replayed
+    under this counting, each of its merges has the largest count, as each of ours does."""
+    import json
+
+    import regex
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    text = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")[:3000] + " Ωμέγα 😀 aaaa"
+    n = 40
+    hf = Tokenizer(models.BPE())
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    trainer = trainers.BpeTrainer(
+        vocab_size=256 + n, min_frequency=0, show_progress=False, special_tokens=[],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )  # fmt: skip
+    hf.train_from_iterator([text], trainer)
+    back = {c: b for b, c in bytes_to_unicode().items()}
+    hf_merges = [
+        (bytes(back[c] for c in a), bytes(back[c] for c in b))
+        for a, b in (
+            m if isinstance(m, list) else m.split()
+            for m in json.loads(hf.to_str())["model"]["merges"]
+        )
+    ]
+    ours = _as_bytes(ByteLevelBPE.train(text, num_merges=n))
+    assert len(hf_merges) == len(ours) == n
+    for merges in (hf_merges, ours):
+        words = Counter(
+            tuple(bytes([x]) for x in w.encode()) for w in regex.findall(GPT2_PATTERN, text)
+        )
+        for pair in merges:
+            stats: Counter[tuple[bytes, bytes]] = Counter()
+            for w, f in words.items():
+                for p in itertools.pairwise(w):
+                    stats[p] += f
+            assert stats[pair] == max(stats.values())
+            merged: Counter[tuple[bytes, ...]] = Counter()
+            for w, f in words.items():
+                out, i = [], 0
+                while i < len(w):
+                    if w[i : i + 2] == pair:
+                        out.append(pair[0] + pair[1])
+                        i += 2
+                    else:
+                        out.append(w[i])
+                        i += 1
+                merged[tuple(out)] += f
+            words = merged
+
+
 def test_train_on_real_text_compresses_and_round_trips() -> None:
     text = "".join(LINES[:3000])
     tok = ByteLevelBPE.train(text, num_merges=500)
