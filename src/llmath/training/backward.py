@@ -208,7 +208,7 @@ def _loss_and_grads(
     logits = xf @ w_u  # (..., T, nV)
     loss = cross_entropy(logits, targets)
     # backward: every step of the forward, in reverse
-    dlogits = cross_entropy_grad(logits, targets)  # (..., T, nV): (softmax - onehot) / n
+    dlogits = cross_entropy_grad(logits, targets)  # (..., T, nV): (softmax - e_y) / n
     dw_u = _dw(xf, dlogits)  # (D, nV)
     dx, dgamma_f, dbeta_f = _norm_backward(dlogits @ w_u.T, normf, c)  # (..., T, D)
     layer_grads = []
