@@ -326,7 +326,7 @@ def forgetting() -> dict[str, float]:
 
 RANK, ALPHA = 2, 4.0
 ADAPTED = ("w_q", "w_v")  # the attention weights Hu et al. (2021, Sect. 7.1) adapt
-LORA_STEPS, LORA_LR, LORA_BATCH = 100, 1e-2, 32
+LORA_STEPS, LORA_LR, LORA_BATCH = 100, 3e-2, 32
 N_EVAL = 128  # validation windows per grammar for the curve
 N_SHIFTED = 1500  # sentences of the shifted grammar
 SHIFT = {  # new probabilities for two of the grammar's choices
@@ -461,8 +461,9 @@ def lora_figure() -> str:
         fig,
         alt="Validation loss on the shifted and the original grammar during LoRA fine-tuning",
         caption="LoRA fine-tuning of the trained model on the shifted grammar (only the adapters "
-        "of W_Q and W_V train): the loss on the new grammar falls, the loss on the original "
-        "grammar, which is never sampled during fine-tuning, rises.",
+        f"of W_Q and W_V train), measured on {N_EVAL} validation windows of each grammar: the "
+        "loss on the new grammar falls, the loss on the original grammar, which is never "
+        "sampled during fine-tuning, rises.",
     )
 
 
