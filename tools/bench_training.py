@@ -18,13 +18,16 @@ medium size:
   torch ops, `loss.backward()`, `clip_grad_norm_` and `torch.optim.AdamW` — and vs Hugging
   Face's `GPT2LMHeadModel` with the same weights.
 
-The figures go in the closing note, not in a timed test: the machine is shared.
+The figures go in the closing note, not in a timed test: the machine is shared. With more
+threads than idle cores, both libraries' thread pools spin against the other processes and the
+timings become noise: the header prints the load average; on a busy machine use `--threads 1`.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import time
@@ -231,7 +234,9 @@ def main() -> None:
             step_case(ModelConfig(n_vocab=512, n_ctx=64, D=128, H=4, n_layers=2), 8, 64),
         ),
     ]
-    print(f"threads: numpy (BLAS) {n}, torch {torch.get_num_threads()}; medians of {args.repeats}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"threads: numpy (BLAS) {n}, torch {torch.get_num_threads()}; medians of "
+          f"{args.repeats}; load average {load} on {os.cpu_count()} cores")  # fmt: skip
     print(f"{'work (B, T, D, H)':40s} {'llmath ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
     with threadpool_limits(n, user_api="blas"):
         for name, (ours, theirs) in rows:
