@@ -84,7 +84,11 @@ def _code_dtype(bits: int, *, signed: bool) -> type[np.integer]:
 @guard
 # --8<-- [start:absmax]
 def quantize_absmax(
-    x: ArrayLike, bits: int = 8, *, axis: int | None = None, group_size: int | None = None
+    x: ArrayLike,
+    bits: int = 8,
+    *,
+    axis: int | None = None,
+    group_size: int | None = None,
 ) -> tuple[Codes, Array]:
     # --8<-- [end:absmax]
     r"""Quantise `x` symmetrically: codes $q = \operatorname{round}(x/s)$, scale from $\max|x|$.
@@ -144,7 +148,11 @@ def quantize_absmax(
 @guard
 # --8<-- [start:zero-point]
 def quantize_zero_point(
-    x: ArrayLike, bits: int = 8, *, axis: int | None = None, group_size: int | None = None
+    x: ArrayLike,
+    bits: int = 8,
+    *,
+    axis: int | None = None,
+    group_size: int | None = None,
 ) -> tuple[Codes, Array, Codes]:
     # --8<-- [end:zero-point]
     r"""Quantise `x` asymmetrically onto unsigned codes $0 \dots 2^b - 1$ with a zero point $z$.
