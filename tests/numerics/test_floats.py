@@ -67,6 +67,12 @@ def test_every_16_bit_pattern_decodes_like_numpy_and_torch(name: str, view: type
     np.testing.assert_array_equal(ours, t)
     nan = np.isnan(ours)
     assert nan.sum() == 2 * (2 ** float_format(name).mantissa_bits - 1)
+    # round trip: value -> the dtype -> bits gives the pattern back; rounding is the identity
+    back = ours[~nan].astype(view).view(np.uint16)
+    np.testing.assert_array_equal(back, bits[~nan])
+    np.testing.assert_array_equal(
+        round_to_format(ours[np.isfinite(ours)], name), ours[np.isfinite(ours)]
+    )
 
 
 @pytest.mark.parametrize("name", ["fp8_e4m3", "fp8_e5m2"])
