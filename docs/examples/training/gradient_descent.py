@@ -366,6 +366,6 @@ def tables() -> dict[str, Array]:
         "gradient-descent/rates": rate_table(),
         "gradient-descent/condition": condition_table(),
         "gradient-descent/critical": critical_table(),
-        "gradient-descent/escape": escape_table(),
-        "gradient-descent/flatness": flatness_table(),
+        "gradient-descent/escape": escape_table()[:, 1:],
+        "gradient-descent/flatness": flatness_table()[:, 1:],
     }
