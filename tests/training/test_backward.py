@@ -343,3 +343,24 @@ def test_bad_input_is_refused_naming_the_argument() -> None:
         train_step(p, [1, 2], SGD(parameters(p), lr=0.1), config=cfg, max_norm=0.0)
     with pytest.raises(ValueError, match="optimizer"):
         train_step(p, [1, 2], object(), config=cfg)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("where", ["wte", "layer", "mlp"])
+def test_nan_in_a_parameter_is_refused_by_every_entry(where: str) -> None:
+    """Validation happens once at the public entry (@vouches): it must still see every array."""
+    from llmath.training.optimizers import SGD
+    from llmath.transformer.model import forward
+
+    p, cfg = _random_model({}, 13)
+    bad = _copy(p)
+    target = {"wte": bad.wte, "layer": bad.layers[1].w_k, "mlp": bad.layers[0].mlp.b_in}[where]
+    target.flat[3] = np.nan
+    ids = [1, 2, 3]
+    for call in (
+        lambda: loss_and_grads(bad, ids, config=cfg),
+        lambda: train_step(bad, ids, SGD(parameters(bad), lr=0.1), config=cfg),
+        lambda: next_token_loss(bad, ids, config=cfg),
+        lambda: forward(bad, ids, config=cfg),
+    ):
+        with pytest.raises(ValueError, match="params"):
+            call()

@@ -88,5 +88,5 @@ def test_val_loss_is_next_token_loss_and_its_gradient_is_loss_and_grads() -> Non
     sampled, expected = ex.evaluate(t.params)
     assert sampled == pytest.approx(ex.val_loss(t.params), abs=1e-14)
     loss, _ = loss_and_grads(t.params, t.val_ids, config=t.config)
-    assert loss == ex.val_loss(t.params)
+    assert loss == ex.val_loss(t.params) == t.val_loss() == t.val_loss(t.params)
     assert expected > ex.trained_gap().floor

@@ -150,6 +150,11 @@ class Trained(NamedTuple):
     val_losses: Array  # sampled: next_token_loss on the validation windows
     val_expected: Array  # expected over the source's next token (see expected_val_loss)
 
+    def val_loss(self, params: ModelParams | None = None) -> float:
+        """Mean next-token loss on the validation windows of `params` (default: the trained)."""
+        p = self.params if params is None else params
+        return next_token_loss(p, self.val_ids, config=self.config)
+
 
 # --8<-- [start:run]
 @cache  # once per process; @persistent: once per version of the code
