@@ -31,7 +31,12 @@ Array = NDArray[np.float64]
 _APPROXIMATIONS = ("none", "tanh")
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715  # the cubic coefficient of the tanh approximation (Hendrycks & Gimpel)
-_erfc = np.frompyfunc(math.erfc, 1, 1)  # numpy has no erfc; math.erfc is accurate to ~1 ulp
+
+
+def _erfc(z: Array) -> Array:
+    """`math.erfc` entry by entry (numpy has no erfc; math.erfc is accurate to ~1 ulp)."""
+    flat = np.ravel(z).tolist()  # plain floats: map() over them beats np.frompyfunc
+    return np.fromiter(map(math.erfc, flat), np.float64, count=len(flat)).reshape(np.shape(z))
 
 
 def _input(x: ArrayLike) -> Array:
@@ -200,7 +205,7 @@ def relu_grad(x: ArrayLike) -> Array:
 
 def _normal_cdf(x: Array) -> Array:
     r"""$\Phi(x) = \tfrac12 \operatorname{erfc}(-x/\sqrt2)$, accurate in both tails."""
-    return 0.5 * np.asarray(_erfc(-x / math.sqrt(2.0)), dtype=np.float64)
+    return 0.5 * _erfc(-x / math.sqrt(2.0))
 
 
 def _normal_pdf(x: Array) -> Array:
