@@ -8,7 +8,7 @@ import pickle
 
 import numpy as np
 import pytest
-from examples.cached import execcache, result_key
+from examples.cached import result_key, results_dir
 from examples.capstone import lm_run, train_lm
 
 FEW = 3
@@ -16,12 +16,12 @@ FEW = 3
 
 def _cached_run() -> lm_run.Run | None:
     """The stored result of train_lm.trained(), if the build cache holds one for this code."""
-    root = execcache.cache_root()
-    if root is None:
+    folder = results_dir()
+    if folder is None:
         return None
     fn = train_lm.trained.uncached  # type: ignore[attr-defined]
     key = result_key(fn, (), {})
-    path = root / "results" / f"{fn.__module__}.{fn.__qualname__}-{key[:32]}.pickle"
+    path = folder / f"{fn.__module__}.{fn.__qualname__}-{key[:32]}.pickle"
     if not path.is_file():
         return None
     with path.open("rb") as f:
@@ -39,7 +39,7 @@ def test_a_short_run_is_a_prefix_of_a_longer_one() -> None:
 def test_the_cached_run_starts_like_a_fresh_one() -> None:
     cached = _cached_run()
     if cached is None:
-        pytest.skip("no cached run for this code (the cache is off, or the book was not built)")
+        pytest.skip("no cached run for this code yet (the cache is off, or no page computed it)")
     fresh = lm_run.run(FEW)
     assert len(cached.train_loss) == lm_run.STEPS
     np.testing.assert_array_equal(fresh.train_loss, cached.train_loss[:FEW])
