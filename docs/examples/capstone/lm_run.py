@@ -190,9 +190,8 @@ def run(steps: int, *, seed: int = SEED) -> Run:
     losses, norms, lrs, val_at, val = [], [], [], [], []
     with _one_thread():  # small matrices: see _one_thread
         for step in range(steps):
-            lr = cosine_schedule(
-                step, max_lr=MAX_LR, warmup_steps=WARMUP, total_steps=STEPS, min_lr=MIN_LR
-            )
+            lr = cosine_schedule(step, max_lr=MAX_LR, warmup_steps=WARMUP,
+                                 total_steps=STEPS, min_lr=MIN_LR)  # fmt: skip
             loss, g = train_step(
                 params, data[step], opt, config=CONFIG, lr=lr, max_norm=MAX_NORM
             )  # the loss and the gradient norm before clipping
