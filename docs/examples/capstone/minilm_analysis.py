@@ -162,18 +162,21 @@ def head_figure() -> str:
 # ---- singular values of the weights --------------------------------------------------------
 
 
+@cache  # once per process, also when the build cache is off
 @persistent
 def singular_values() -> dict[tuple[int, str], Array]:
     """σ of every attention and MLP weight of every layer, largest first (cached)."""
     return sweeps.singular_values()
 
 
+@cache  # once per process, also when the build cache is off
 @persistent
 def rank_sweep() -> Array:
     """Per r: mean and worst cosine to the original embeddings, nearest-neighbour hits (cached)."""
     return sweeps.rank_sweep()
 
 
+@cache  # once per process, also when the build cache is off
 @persistent
 def quant_sweep() -> dict[str, dict[str, Any]]:
     """Cosine to the original embeddings under int8/int4 weights (cached)."""

@@ -8,6 +8,7 @@ Every number on the page is computed by llmath while the page is built.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -40,12 +41,14 @@ Array = NDArray[np.float64]
 # ---- evaluation: bits per byte, the n-gram baseline ---------------------------------------
 
 
+@cache  # once per process, also when the build cache is off
 @persistent
 def trained() -> Run:
     """The page's run, lm_run.run(STEPS), cached between builds."""
     return run(STEPS)
 
 
+@cache  # once per process, also when the build cache is off
 @persistent
 def comparison() -> dict[str, dict[str, float]]:
     """Bits per byte and nats per token: untrained, trained and n-gram models (cached)."""
