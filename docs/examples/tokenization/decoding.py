@@ -159,7 +159,11 @@ def length_beams() -> dict[float, tuple[list[int], float, float]]:
 
 def length_figure() -> str:
     t = best_by_length()
+    one_word = t[0, 1]  # n = 2: a one-word sentence, which the model finds very unlikely
+    t = t[1:]
+    assert (np.diff(t[:, 1]) < 0).all()  # from three tokens on, every token lowers log P
     fig, (a, b) = new_figure(6.4, 2.8, ncols=2)
+    fig.subplots_adjust(wspace=0.5)
     a.plot(t[:, 0], t[:, 1], "o-", color=BLUE)
     a.set_xlabel("tokens (with </s>)")
     a.set_ylabel("best log P")
@@ -171,9 +175,10 @@ def length_figure() -> str:
         fig,
         alt="Best log-probability and best per-token log-probability by sentence length",
         caption="Part 3's grammar, a bigram model, and for each length the most probable "
-        "sentence (exact, by dynamic programming). Left: the raw log-probability falls with "
-        "every token, so the shortest sentence wins. Right: divided by the length "
-        "(α = 1), the maximum moves to longer sentences.",
+        "sentence (exact, by dynamic programming). Left: from three tokens on, the raw "
+        "log-probability falls with every token, so the shortest wins (a one-word sentence, "
+        f"two tokens, is left out: its best log P is {one_word:.1f}). Right: divided by the "
+        "length (α = 1), the maximum moves to a longer sentence.",
     )
 
 
