@@ -254,7 +254,11 @@ class ByteLevelBPE:
         that contain it, and only their pairs. A heap holds the counts (stale entries are
         skipped), so a merge costs about the size of the words it touches, not of the corpus.
         Ties go to the smaller pair of ids. Byte $b$ gets id $b$, the $m$-th merge id
-        $256 + m$ (a merge whose result is already a token reuses that token's id).
+        $256 + m$. Two merges can spell the same bytes (a run of spaces built as 2 + 3 or
+        as 4 + 1): training counts them as separate symbols, as minbpe does, and the
+        finished tokenizer, keyed by strings like GPT-2's files, maps the later one to the
+        earlier id, so `n_vocab` can be below $256 + M$ (Hugging Face's trainer reuses the
+        id during training instead).
 
         Args:
             text: the training text (a str; its UTF-8 bytes are the symbols).
