@@ -2,7 +2,8 @@
 
 `@persistent` stores what a function returns in the book's execution cache, keyed by
 
-* the function's own source and the arguments it was called with,
+* the source of the function's module (the function and every helper beside it) and the
+  arguments it was called with,
 * the source of every `llmath` and `docs/examples` module its module reaches (the same dependency
   finder the page cache uses, hooks/execcache.py), and the library versions,
 
@@ -45,7 +46,8 @@ def result_key(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     module_source = inspect.getsource(module) if module is not None else None
     call = repr(args) + repr(sorted(kwargs.items()))
     deps = execcache.dependencies(module_source)
-    return execcache.signature([inspect.getsource(fn), call], deps)
+    # The whole module's source, not only the function's: a helper next to it is part of it too.
+    return execcache.signature([module_source or inspect.getsource(fn), call], deps)
 
 
 def results_dir() -> Path | None:

@@ -93,3 +93,15 @@ def test_a_named_results_folder_is_used_even_with_the_page_cache_off(
     assert mod.CALLS == [3]  # type: ignore[attr-defined]
     np.testing.assert_array_equal(first["w"], again["w"])
     assert list((module_dir / "results").glob("slow_example.train-*.pickle"))
+
+
+def test_editing_a_helper_beside_the_function_computes_again(module_dir: Path) -> None:
+    with_helper = (
+        MODULE.replace("0.1 * llmath", "step() * llmath") + "\n\ndef step():\n    return 0.1\n"
+    )
+    mod = _load(module_dir, with_helper)
+    before = mod.train(4, seed=3)  # type: ignore[attr-defined]
+    edited = _load(module_dir, with_helper.replace("return 0.1", "return 0.3"))
+    after = edited.train(4, seed=3)  # type: ignore[attr-defined]
+    assert edited.CALLS == [4]  # type: ignore[attr-defined]
+    assert not np.array_equal(before["w"], after["w"])
