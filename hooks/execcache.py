@@ -209,6 +209,7 @@ def reset() -> None:
     """Forget resolved names and listed files: once per build, after the modules are re-imported."""
     _RESOLVED.clear()
     _LISTED.clear()
+    _READS.clear()
 
 
 def resolve(dotted: str) -> set[Path]:
@@ -382,9 +383,34 @@ def _list_data_files() -> list[Path]:
     return sorted({p for p in inside if p.is_file()} | {p for p in READ_BY_EXAMPLES if p.is_file()})
 
 
+def reads(path: Path) -> set[Path]:
+    """The book files a module declares it reads: `READS = ("<glob under docs/>", ...)` at its top
+    level (the tokenization examples measure the book's own chapters). Parsed once per version."""
+    key = (path, file_hash(path))
+    if key not in _READS:
+        globs: list[str] = []
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError):
+            tree = ast.Module(body=[], type_ignores=[])
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "READS" for t in node.targets
+            ):
+                value = ast.literal_eval(node.value)
+                globs += [value] if isinstance(value, str) else list(value)
+        _READS[key] = {f for g in globs for f in DOCS.glob(g) if f.is_file()}
+    return _READS[key]
+
+
+_READS: dict[tuple[Path, str], set[Path]] = {}
+
+
 def signature(parts: Iterable[str], deps: Iterable[Path]) -> str:
-    """Hash of code `parts`, the content of `deps` and data files, and the library versions."""
-    files = sorted(set(deps) | set(_data_files()))
+    """Hash of code `parts`, the content of `deps`, of the book files they declare they read
+    (`reads`) and of data files, and the library versions."""
+    deps = set(deps)
+    files = sorted(deps.union(*(reads(p) for p in deps)) | set(_data_files()))
     listing = [f"{p.relative_to(ROOT)}:{file_hash(p)}" for p in files]
     return _sha(f"format={FORMAT}", _versions(), *parts, *listing)
 

@@ -53,3 +53,12 @@ def test_stream_outputs_are_joined_whatever_the_kernel_flushed() -> None:
     ]
     merged = execcache._coalesce_streams(chunked)
     assert [o.get("text") for o in merged] == ["ab\nc", None, "d"]
+
+
+def test_book_files_an_example_reads_are_part_of_its_key() -> None:
+    gpt2 = execcache.ROOT / "docs" / "examples" / "tokenization" / "gpt2.py"
+    read = execcache.reads(gpt2)
+    assert execcache.DOCS / "tokenization" / "gpt2.md" in read
+    assert execcache.DOCS / "index.md" in read
+    deps = execcache.dependencies("from examples.tokenization import gpt2")
+    assert gpt2 in deps

@@ -26,6 +26,7 @@ RULES = ("first", "lexicographic")
 NEW_WORDS = ("lowest", "newer", "wider", "slow")
 OVERLAP = {"aaa": 4, "banana": 2}
 DOCS = Path(__file__).resolve().parents[2]
+READS = "probability/*.md"  # the execution cache re-runs this page when these chapters change
 WORK_MERGES = 100
 
 

