@@ -216,7 +216,7 @@ from llmath.transformer import (
     training_flops_per_token,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "CHINCHILLA_FITS",
