@@ -43,6 +43,7 @@ __all__ = [
     "check_rng",
     "check_sentences",
     "check_size",
+    "check_text",
     "check_tokens",
     "guard",
     "vouches",
@@ -502,6 +503,32 @@ def check_sentences(sentences: object, *, name: str) -> list[list[str]]:
     if not corpus:
         raise ValueError(f"{name} must contain at least one sentence; got none")
     return corpus
+
+
+def check_text(text: object, *, name: str = "text") -> str:
+    r"""Return `text` if it is a `str` that UTF-8 can encode, else raise `ValueError` naming it.
+
+    `bytes` are refused (decode them first: a tokenizer's input is text), and so is a string
+    holding a lone surrogate such as `"\ud800"`, which is no Unicode text and has no UTF-8 form.
+
+    Examples:
+        >>> check_text(b"abc")
+        Traceback (most recent call last):
+        ...
+        ValueError: text must be a str; got bytes: decode them first, e.g. b.decode()
+    """
+    if isinstance(text, bytes | bytearray):
+        raise ValueError(f"{name} must be a str; got bytes: decode them first, e.g. b.decode()")
+    if not isinstance(text, str):
+        raise ValueError(f"{name} must be a str; got {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} is not valid Unicode text: lone surrogate U+{ord(text[exc.start]):04X} at "
+            f"index {exc.start} (e.g. from undecodable bytes) has no UTF-8 form"
+        ) from None
+    return text
 
 
 # --- floating-point overflow ------------------------------------------------------------------

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from llmath._checks import ShapeError, as_int_array, check_positive_int
+from llmath._checks import ShapeError, as_int_array, check_positive_int, check_text
 from llmath.tokenization.bpe import _check_merges
 
 __all__ = ["GPT2_PATTERN", "GPT2_SHA256", "ByteLevelBPE", "bytes_to_unicode"]
@@ -106,22 +106,6 @@ def bytes_to_unicode() -> dict[int, str]:
 
 _BYTE_TO_CHAR = bytes_to_unicode()
 _CHAR_TO_BYTE = {c: b for b, c in _BYTE_TO_CHAR.items()}
-
-
-def _check_text(text: object, *, name: str = "text") -> str:
-    """`text` if it is a str with a UTF-8 form (no lone surrogates), else a ValueError."""
-    if isinstance(text, bytes | bytearray):
-        raise ValueError(f"{name} must be a str; got bytes: decode them first (b.decode())")
-    if not isinstance(text, str):
-        raise ValueError(f"{name} must be a str; got {type(text).__name__}")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"{name} is not valid Unicode text: U+{ord(text[exc.start]):04X} at index "
-            f"{exc.start} (a lone surrogate, e.g. from undecodable bytes) has no UTF-8 form"
-        ) from None
-    return text
 
 
 _CHARS = [_BYTE_TO_CHAR[b] for b in range(256)]
@@ -267,7 +251,7 @@ class ByteLevelBPE:
         Raises:
             ValueError: if `text` is not a str or `num_merges` is negative.
         """
-        text = _check_text(text)
+        text = check_text(text)
         n = check_positive_int(num_merges, name="num_merges", at_least=0)
         # --8<-- [start:train]
         freqs = Counter(_compiled_pattern().findall(text))
@@ -348,7 +332,7 @@ class ByteLevelBPE:
         Raises:
             ValueError: if `text` is not a str or has no UTF-8 form.
         """
-        text = _check_text(text)
+        text = check_text(text)
         ids: list[int] = []
         # --8<-- [start:encode]
         for piece in _compiled_pattern().findall(text):

@@ -14,7 +14,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 
-from llmath.tokenization.wordpiece import _check_text
+from llmath._checks import check_text
 
 __all__ = ["unigram_log_likelihood", "unigram_segment"]
 
@@ -88,7 +88,7 @@ def unigram_segment(text: str, log_probs: Mapping[str, float]) -> tuple[list[str
     References:
         Kudo (2018), Sect. 3.1; Kudo and Richardson (2018), SentencePiece.
     """
-    s = _check_text(text)
+    s = check_text(text)
     table = _check_log_probs(log_probs)
     best = _viterbi(s, table, max(len(t) for t in table))
     if best[-1][0] == -math.inf:
@@ -138,7 +138,7 @@ def unigram_log_likelihood(text: str, log_probs: Mapping[str, float]) -> float:
     References:
         Kudo (2018), Sect. 3.1 (the marginal likelihood that EM maximises).
     """
-    s = _check_text(text)
+    s = check_text(text)
     table = _check_log_probs(log_probs)
     max_len = max(len(t) for t in table)
     alpha = [0.0] + [-math.inf] * len(s)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 
-from llmath._checks import check_bool, check_positive_int
+from llmath._checks import check_bool, check_positive_int, check_text
 
 __all__ = ["basic_tokenize", "read_wordpiece_vocab", "wordpiece_encode"]
 
@@ -37,27 +37,6 @@ _CJK = (
     (0xF900, 0xFAFF),
     (0x2F800, 0x2FA1F),
 )
-
-
-def _check_text(text: object, *, name: str = "text") -> str:
-    r"""Return `text` if it is a `str` that UTF-8 can encode, else raise `ValueError` naming it.
-
-    `bytes` are refused (decode them first: a tokenizer's input is text), and so is a string
-    holding a lone surrogate such as `"\ud800"`, which is no Unicode text and has no UTF-8 form.
-    """
-    if isinstance(text, bytes | bytearray):
-        raise ValueError(f"{name} must be a str; got bytes: decode them first, e.g. b.decode()")
-    if not isinstance(text, str):
-        raise ValueError(f"{name} must be a str; got {type(text).__name__}")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        bad = text[exc.start]
-        raise ValueError(
-            f"{name} is not valid Unicode text: lone surrogate U+{ord(bad):04X} at index "
-            f"{exc.start} has no UTF-8 encoding"
-        ) from None
-    return text
 
 
 def _is_control(ch: str) -> bool:
@@ -131,7 +110,7 @@ def basic_tokenize(text: str, *, lowercase: bool = True) -> list[str]:
         Devlin et al. (2019), BERT, Sect. 3 and Hugging Face `tokenizers`' `BertNormalizer`
         and `BertPreTokenizer`.
     """
-    s = _normalize(_check_text(text), lowercase=check_bool(lowercase, name="lowercase"))
+    s = _normalize(check_text(text), lowercase=check_bool(lowercase, name="lowercase"))
     # --8<-- [start:split]
     words: list[str] = []
     for chunk in s.split(" "):  # after cleaning, all whitespace is " "
