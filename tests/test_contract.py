@@ -168,7 +168,9 @@ def _optimizer_cases(cls: Any, **hyper: Any) -> dict[str, Case]:
         return [np.ones(3), np.ones((2, 3))]
 
     return {
-        f"{cls.__name__}.__init__": Case({"params": fresh(), **hyper}, call=cls, target=cls.__init__),
+        f"{cls.__name__}.__init__": Case(
+            {"params": fresh(), **hyper}, call=cls, target=cls.__init__
+        ),
         f"{cls.__name__}.step": Case(
             {"grads": [Z3, X23]},
             call=lambda **kw: cls(fresh(), **hyper).step(**kw),
@@ -304,9 +306,15 @@ REGISTRY: dict[str, Case | str] = {
     "compute_optimal": Case({"C": [1e21, 5.76e23], "fit": "hoffmann_unrounded"}),
     "training_flops": Case({"N": [1e9, 2e9], "D": [1e10, 3e10]}),
     "training_memory_bytes": Case(
-        {"N": 1000, "precision": "fp32", "optimizer": "sgd_momentum", "data_parallel": 4,
-         "zero": "stage2", "model_parallel": 2}
-    ),  # fmt: skip
+        {
+            "N": 1000,
+            "precision": "fp32",
+            "optimizer": "sgd_momentum",
+            "data_parallel": 4,
+            "zero": "stage2",
+            "model_parallel": 2,
+        }
+    ),
     "activation_memory_bytes": Case(
         {"config": COUNT_CONFIG, "T": 3, "batch": 2, "dtype_bytes": 2, "recompute": "selective"},
         kinds={"config": "cache"},
@@ -531,33 +539,58 @@ REGISTRY: dict[str, Case | str] = {
         kinds={"params": "cache", "config": "cache"},
     ),
     "train_step": Case(  # learning rate 0: the calls leave TRAIN_PARAMS as they are
-        {"params": TRAIN_PARAMS, "ids": [[3, 0, 6]], "optimizer": TRAIN_OPT,
-         "config": MODEL_CONFIG, "lr": 0.0, "max_norm": 1.0},
+        {
+            "params": TRAIN_PARAMS,
+            "ids": [[3, 0, 6]],
+            "optimizer": TRAIN_OPT,
+            "config": MODEL_CONFIG,
+            "lr": 0.0,
+            "max_norm": 1.0,
+        },
         kinds={"params": "cache", "config": "cache", "optimizer": "cache"},
-    ),  # fmt: skip
+    ),
     # Part 8: capstone (engineer D)
     "BertParams": DATA,
     "BertConfig.__init__": Case(
-        {"n_vocab": 7, "n_ctx": 6, "n_types": 2, "D": 4, "H": 2, "n_layers": 1, "F": 8,
-         "eps": 1e-12, "activation": "gelu"},
+        {
+            "n_vocab": 7,
+            "n_ctx": 6,
+            "n_types": 2,
+            "D": 4,
+            "H": 2,
+            "n_layers": 1,
+            "F": 8,
+            "eps": 1e-12,
+            "activation": "gelu",
+        },
         call=llmath.BertConfig,
         target=llmath.BertConfig.__init__,
-    ),  # fmt: skip
+    ),
     "bert_config_from_hf": Case({"hf": BERT_HF}, kinds={"hf": "cache"}),
     "bert_params_from_state": Case(
         {"state": _toy_bert_state(BERT_CONFIG), "config": BERT_CONFIG},
         kinds={"state": "cache", "config": "cache"},
     ),
     "bert_encoder": Case(
-        {"params": BERT_PARAMS, "ids": [[1, 2, 3], [4, 5, 0]], "config": BERT_CONFIG,
-         "attention_mask": [[1, 1, 1], [1, 1, 0]], "token_type_ids": [[0, 0, 1], [0, 1, 1]]},
+        {
+            "params": BERT_PARAMS,
+            "ids": [[1, 2, 3], [4, 5, 0]],
+            "config": BERT_CONFIG,
+            "attention_mask": [[1, 1, 1], [1, 1, 0]],
+            "token_type_ids": [[0, 0, 1], [0, 1, 1]],
+        },
         kinds={"params": "cache", "config": "cache", "attention_mask": "ids"},
-    ),  # fmt: skip
+    ),
     "bert_attention": Case(
-        {"params": BERT_PARAMS, "ids": [1, 2, 3], "config": BERT_CONFIG,
-         "attention_mask": [1, 1, 0], "token_type_ids": [0, 1, 1]},
+        {
+            "params": BERT_PARAMS,
+            "ids": [1, 2, 3],
+            "config": BERT_CONFIG,
+            "attention_mask": [1, 1, 0],
+            "token_type_ids": [0, 1, 1],
+        },
         kinds={"params": "cache", "config": "cache", "attention_mask": "ids"},
-    ),  # fmt: skip
+    ),
     "mean_pool": Case(
         {"hidden": X23.T, "attention_mask": [1, 0, 1]}, kinds={"attention_mask": "ids"}
     ),
@@ -566,10 +599,18 @@ REGISTRY: dict[str, Case | str] = {
         kinds={"path": "choice", "name_map": "cache"},
     ),
     "generate": Case(
-        {"params": MODEL_PARAMS, "prompt_ids": [3, 0], "config": MODEL_CONFIG,
-         "max_new_tokens": 3, "temperature": 0.8, "top_k": 5, "top_p": 0.9, "rng": RNG},
+        {
+            "params": MODEL_PARAMS,
+            "prompt_ids": [3, 0],
+            "config": MODEL_CONFIG,
+            "max_new_tokens": 3,
+            "temperature": 0.8,
+            "top_k": 5,
+            "top_p": 0.9,
+            "rng": RNG,
+        },
         kinds={"params": "cache", "config": "cache", "prompt_ids": "ids"},
-    ),  # fmt: skip
+    ),
     # Part 5: preferences and LoRA (engineer B)
     "bradley_terry_loss": Case({"r_chosen": Z3, "r_rejected": P3}),
     "kl_regularised_policy": Case({"pi_ref": P3, "reward": Z3, "beta": 0.5}),
@@ -599,8 +640,12 @@ REGISTRY: dict[str, Case | str] = {
         }
     ),
     "magnitude_prune": Case({"w": X23, "sparsity": 0.5}),
-    "distillation_loss": Case({"student_logits": X23, "teacher_logits": X23[::-1], "temperature": 2.0}),
-    "distillation_grad": Case({"student_logits": X23, "teacher_logits": X23[::-1], "temperature": 2.0}),
+    "distillation_loss": Case(
+        {"student_logits": X23, "teacher_logits": X23[::-1], "temperature": 2.0}
+    ),
+    "distillation_grad": Case(
+        {"student_logits": X23, "teacher_logits": X23[::-1], "temperature": 2.0}
+    ),
     "FORMATS": NOT_CALLABLE,
     "FloatFormat": DATA,
     "float_format": Case({"name": "bf16"}),
