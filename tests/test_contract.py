@@ -92,17 +92,9 @@ TRAIN_OPT = llmath.SGD(llmath.parameters(TRAIN_PARAMS), lr=0.0)
 
 
 def _gpt2_state() -> dict[str, np.ndarray]:
-    """MODEL_PARAMS under Hugging Face GPT-2's names (Conv1D layout: weights (in, out))."""
-    p, lp = MODEL_PARAMS, MODEL_PARAMS.layers[0]
-    state = {"wte.weight": p.wte, "wpe.weight": p.wpe, "ln_f.weight": p.lnf_gamma,
-             "ln_f.bias": p.lnf_beta, "h.0.ln_1.weight": lp.ln1_gamma, "h.0.ln_1.bias": lp.ln1_beta,
-             "h.0.attn.c_attn.weight": np.concatenate([lp.w_q, lp.w_k, lp.w_v], axis=1),
-             "h.0.attn.c_attn.bias": np.concatenate([lp.b_q, lp.b_k, lp.b_v]),
-             "h.0.attn.c_proj.weight": lp.w_o, "h.0.attn.c_proj.bias": lp.b_o,
-             "h.0.ln_2.weight": lp.ln2_gamma, "h.0.ln_2.bias": lp.ln2_beta,
-             "h.0.mlp.c_fc.weight": lp.mlp.w_in, "h.0.mlp.c_fc.bias": lp.mlp.b_in,
-             "h.0.mlp.c_proj.weight": lp.mlp.w_out, "h.0.mlp.c_proj.bias": lp.mlp.b_out}  # fmt: skip
-    return {k: np.asarray(v) for k, v in state.items()}
+    """MODEL_PARAMS under Hugging Face GPT-2's names, without the `transformer.` prefix."""
+    state = llmath.gpt2_state_from_params(MODEL_PARAMS, MODEL_CONFIG)
+    return {k.removeprefix("transformer."): v for k, v in state.items()}
 
 
 BERT_CONFIG = llmath.BertConfig(n_vocab=7, n_ctx=6, n_types=2, D=4, H=2, n_layers=1, F=8)
@@ -289,6 +281,10 @@ REGISTRY: dict[str, Case | str] = {
     "gpt2_params_from_state": Case(
         {"state": _gpt2_state(), "config": MODEL_CONFIG},
         kinds={"state": "cache", "config": "cache"},
+    ),
+    "gpt2_state_from_params": Case(
+        {"params": MODEL_PARAMS, "config": MODEL_CONFIG},
+        kinds={"params": "cache", "config": "cache"},
     ),
     "param_count": Case({"config": COUNT_CONFIG}, kinds={"config": "cache"}),
     "flops_per_token": Case({"config": COUNT_CONFIG, "T": 3}, kinds={"config": "cache"}),

@@ -14,6 +14,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from llmath import BlockParams, block_forward
 from llmath._checks import ShapeError
 from llmath.calculus.cross_entropy import cross_entropy
+from llmath.training.backward import parameters
 from llmath.transformer.mlp import MLPParams
 from llmath.transformer.model import (
     KVCache,
@@ -21,6 +22,7 @@ from llmath.transformer.model import (
     decoder_block,
     forward,
     gpt2_params_from_state,
+    gpt2_state_from_params,
     init,
     next_token_loss,
 )
@@ -220,3 +222,27 @@ def test_chapter_examples() -> None:
     w = ex.walk()
     np.testing.assert_allclose(w["logits"], w["forward"], rtol=0, atol=1e-14)
     assert ex.tying_saving()["untied"] - ex.tying_saving()["tied"] == 50257 * 768
+
+
+def test_gpt2_state_is_huggingfaces_state_and_inverts_the_loader() -> None:
+    """Exported names, shapes and values are GPT2LMHeadModel's own; loading them back is exact."""
+    ours = gpt2_state_from_params(_ours(), CFG)
+    hf = dict(_hf().named_parameters())  # the tied lm_head.weight is wte itself
+    assert set(ours) == set(hf)
+    for name, t in hf.items():
+        np.testing.assert_array_equal(ours[name], t.detach().numpy(), err_msg=name)
+    back = gpt2_params_from_state(ours, CFG)
+    for a, b in zip(parameters(back), parameters(_ours()), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_gpt2_state_of_an_untied_model_has_the_lm_head() -> None:
+    c = ModelConfig(n_vocab=11, n_ctx=8, D=8, H=2, n_layers=1, tie_embeddings=False)
+    p = init(c, np.random.default_rng(3))
+    state = gpt2_state_from_params(p, c)
+    np.testing.assert_array_equal(state["lm_head.weight"], p.w_unembed.T)  # type: ignore[union-attr]
+    np.testing.assert_array_equal(gpt2_params_from_state(state, c).w_unembed, p.w_unembed)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="config must describe a GPT-2"):
+        gpt2_state_from_params(
+            p, ModelConfig(n_vocab=11, n_ctx=8, D=8, H=2, n_layers=1, norm="rms")
+        )

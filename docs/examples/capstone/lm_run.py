@@ -25,6 +25,7 @@ from llmath import (
     NGramModel,
     bits_per_byte,
     cosine_schedule,
+    gpt2_state_from_params,
     init,
     next_token_loss,
     parameters,
@@ -210,20 +211,7 @@ def run(steps: int, *, seed: int = SEED) -> Run:
 
 def gpt2_state(p: ModelParams) -> dict[str, Array]:
     """ModelParams under Hugging Face GPT-2's names (Conv1D layout: weights (in, out))."""
-    state = {"transformer.wte.weight": p.wte, "transformer.wpe.weight": p.wpe,
-             "transformer.ln_f.weight": p.lnf_gamma, "transformer.ln_f.bias": p.lnf_beta}  # fmt: skip
-    for i, lp in enumerate(p.layers):
-        h = f"transformer.h.{i}."
-        state |= {
-            h + "ln_1.weight": lp.ln1_gamma, h + "ln_1.bias": lp.ln1_beta,
-            h + "attn.c_attn.weight": np.concatenate([lp.w_q, lp.w_k, lp.w_v], axis=1),
-            h + "attn.c_attn.bias": np.concatenate([lp.b_q, lp.b_k, lp.b_v]),
-            h + "attn.c_proj.weight": lp.w_o, h + "attn.c_proj.bias": lp.b_o,
-            h + "ln_2.weight": lp.ln2_gamma, h + "ln_2.bias": lp.ln2_beta,
-            h + "mlp.c_fc.weight": lp.mlp.w_in, h + "mlp.c_fc.bias": lp.mlp.b_in,
-            h + "mlp.c_proj.weight": lp.mlp.w_out, h + "mlp.c_proj.bias": lp.mlp.b_out,
-        }  # fmt: skip
-    return {k: np.asarray(v) for k, v in state.items()}
+    return gpt2_state_from_params(p, CONFIG)
 
 
 def twin(steps: int = TWIN_STEPS) -> dict[str, Array]:

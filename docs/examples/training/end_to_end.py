@@ -29,6 +29,7 @@ from llmath import (
     cross_entropy_dist,
     entropy,
     forward,
+    gpt2_state_from_params,
     init,
     kl_divergence,
     loss_and_grads,
@@ -186,22 +187,8 @@ def trained() -> Trained:
 
 
 def gpt2_state(params: ModelParams) -> dict[str, Array]:
-    """The model under Hugging Face GPT-2's parameter names (Conv1D layout: weights (in, out))."""
-    state = {"transformer.wte.weight": params.wte, "transformer.wpe.weight": params.wpe,
-             "transformer.ln_f.weight": params.lnf_gamma,
-             "transformer.ln_f.bias": params.lnf_beta}  # fmt: skip
-    for i, lp in enumerate(params.layers):
-        h = f"transformer.h.{i}."
-        state |= {
-            h + "ln_1.weight": lp.ln1_gamma, h + "ln_1.bias": lp.ln1_beta,
-            h + "attn.c_attn.weight": np.concatenate([lp.w_q, lp.w_k, lp.w_v], axis=1),
-            h + "attn.c_attn.bias": np.concatenate([lp.b_q, lp.b_k, lp.b_v]),
-            h + "attn.c_proj.weight": lp.w_o, h + "attn.c_proj.bias": lp.b_o,
-            h + "ln_2.weight": lp.ln2_gamma, h + "ln_2.bias": lp.ln2_beta,
-            h + "mlp.c_fc.weight": lp.mlp.w_in, h + "mlp.c_fc.bias": lp.mlp.b_in,
-            h + "mlp.c_proj.weight": lp.mlp.w_out, h + "mlp.c_proj.bias": lp.mlp.b_out,
-        }  # fmt: skip
-    return state  # type: ignore[return-value]
+    """The model (or its gradient) under Hugging Face GPT-2's parameter names."""
+    return gpt2_state_from_params(params, CONFIG)
 
 
 def torch_model(params: ModelParams) -> Any:

@@ -19,6 +19,7 @@ from llmath.transformer.model import (
     decoder_block,
     forward,
     gpt2_params_from_state,
+    gpt2_state_from_params,
     init,
     next_token_loss,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "flops_per_token",
     "forward",
     "gpt2_params_from_state",
+    "gpt2_state_from_params",
     "init",
     "memory_bytes",
     "mlp",

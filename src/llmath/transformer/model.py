@@ -46,6 +46,7 @@ __all__ = [
     "decoder_block",
     "forward",
     "gpt2_params_from_state",
+    "gpt2_state_from_params",
     "init",
     "next_token_loss",
 ]
@@ -568,3 +569,52 @@ def gpt2_params_from_state(state: Mapping[str, ArrayLike], config: ModelConfig) 
         return _params(raw, c)
     except ValueError as err:  # name the state, not the params structure, in the message
         raise type(err)(f"state: {err}") from None
+
+
+def gpt2_state_from_params(params: ModelParams, config: ModelConfig) -> dict[str, Array]:
+    r"""The inverse of [gpt2_params_from_state][llmath.transformer.model.gpt2_params_from_state]:
+    the arrays of `params` under `GPT2LMHeadModel`'s names.
+
+    $W_Q, W_K, W_V$ are put side by side into `c_attn`, shape `(D, 3D)` (the `Conv1D` layout,
+    `(in, out)`), and every name carries the `transformer.` prefix; an untied unembedding is
+    `lm_head.weight`, stored `(nV, D)` as `torch.nn.Linear` stores it. Copying the result into a
+    `GPT2LMHeadModel` of the same shape gives Hugging Face the book's weights; a gradient
+    returned as ModelParams maps the same way.
+
+    Args:
+        params: a [ModelParams][llmath.transformer.model.ModelParams] for `config`.
+        config: a GPT-2-shaped [ModelConfig][llmath.transformer.model.ModelConfig].
+
+    Returns:
+        Name to float64 array.
+
+    Raises:
+        ValueError: if `config` does not describe a GPT-2 or `params` does not fit it.
+
+    Examples:
+        >>> c = ModelConfig(n_vocab=5, n_ctx=4, D=4, H=2, n_layers=1)
+        >>> state = gpt2_state_from_params(init(c, np.random.default_rng(0)), c)
+        >>> state["transformer.h.0.attn.c_attn.weight"].shape
+        (4, 12)
+    """
+    c = _config(config)
+    if c.norm != "layer" or c.positions != "learned" or not c.bias or c.activation == "swiglu":
+        raise ValueError("config must describe a GPT-2: norm='layer', positions='learned', bias")
+    p = _params(params, c)
+    state = {"wte.weight": p.wte, "wpe.weight": p.wpe, "ln_f.weight": p.lnf_gamma,
+             "ln_f.bias": p.lnf_beta}  # fmt: skip
+    for i, lp in enumerate(p.layers):
+        h = f"h.{i}."
+        state |= {
+            h + "ln_1.weight": lp.ln1_gamma, h + "ln_1.bias": lp.ln1_beta,
+            h + "attn.c_attn.weight": np.concatenate([lp.w_q, lp.w_k, lp.w_v], axis=1),
+            h + "attn.c_attn.bias": np.concatenate([lp.b_q, lp.b_k, lp.b_v]),  # type: ignore[list-item]
+            h + "attn.c_proj.weight": lp.w_o, h + "attn.c_proj.bias": lp.b_o,
+            h + "ln_2.weight": lp.ln2_gamma, h + "ln_2.bias": lp.ln2_beta,
+            h + "mlp.c_fc.weight": lp.mlp.w_in, h + "mlp.c_fc.bias": lp.mlp.b_in,
+            h + "mlp.c_proj.weight": lp.mlp.w_out, h + "mlp.c_proj.bias": lp.mlp.b_out,
+        }  # fmt: skip
+    out: dict[str, Array] = {"transformer." + k: v for k, v in state.items() if v is not None}
+    if p.w_unembed is not None:
+        out["lm_head.weight"] = p.w_unembed.T  # (nV, D): nn.Linear's (out, in)
+    return out
