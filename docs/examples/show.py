@@ -106,6 +106,16 @@ def svg(fig: Any, *, alt: str, caption: str) -> str:
     return f'<figure class="llm-figure">{text}<figcaption>{caption}</figcaption></figure>'
 
 
+def measured(text: str) -> str:
+    """Mark a wall-clock measurement (a timing, a throughput) printed on a page.
+
+    It is the only output allowed to differ between two builds of the same tree: the
+    reproducibility test (tests/book/test_reproducible.py) blanks these spans before comparing,
+    and the search index leaves them out.
+    """
+    return f'<span data-measured="true" data-search-exclude="true">{html.escape(text)}</span>'
+
+
 def pre(text: str) -> str:
     """Return `text` (an array, a list of values) as a monospace block that keeps its rows."""
     return f'<pre class="llm-output"><code>{html.escape(text)}</code></pre>'
