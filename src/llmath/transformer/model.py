@@ -601,14 +601,14 @@ def gpt2_state_from_params(params: ModelParams, config: ModelConfig) -> dict[str
     if c.norm != "layer" or c.positions != "learned" or not c.bias or c.activation == "swiglu":
         raise ValueError("config must describe a GPT-2: norm='layer', positions='learned', bias")
     p = _params(params, c)
-    state = {"wte.weight": p.wte, "wpe.weight": p.wpe, "ln_f.weight": p.lnf_gamma,
-             "ln_f.bias": p.lnf_beta}  # fmt: skip
+    state: dict[str, Any] = {"wte.weight": p.wte, "wpe.weight": p.wpe,
+                             "ln_f.weight": p.lnf_gamma, "ln_f.bias": p.lnf_beta}  # fmt: skip
     for i, lp in enumerate(p.layers):
         h = f"h.{i}."
         state |= {
             h + "ln_1.weight": lp.ln1_gamma, h + "ln_1.bias": lp.ln1_beta,
             h + "attn.c_attn.weight": np.concatenate([lp.w_q, lp.w_k, lp.w_v], axis=1),
-            h + "attn.c_attn.bias": np.concatenate([lp.b_q, lp.b_k, lp.b_v]),  # type: ignore[list-item]
+            h + "attn.c_attn.bias": np.concatenate([lp.b_q, lp.b_k, lp.b_v]),
             h + "attn.c_proj.weight": lp.w_o, h + "attn.c_proj.bias": lp.b_o,
             h + "ln_2.weight": lp.ln2_gamma, h + "ln_2.bias": lp.ln2_beta,
             h + "mlp.c_fc.weight": lp.mlp.w_in, h + "mlp.c_fc.bias": lp.mlp.b_in,
