@@ -82,7 +82,7 @@ def generate(
         params: a [ModelParams][llmath.transformer.model.ModelParams] for `config`.
         prompt_ids: the prompts, shape `(..., T0)`: one token or more each, all of one length.
         config: the [ModelConfig][llmath.transformer.model.ModelConfig].
-        max_new_tokens: how many tokens to add; $T_0 + $ `max_new_tokens` $- 1 \le$ `n_ctx`
+        max_new_tokens: how many tokens to add, $m$, with $T_0 + m - 1 \le$ `n_ctx`
             (the last token is sampled, never fed back).
         temperature: $\tau \ge 0$; $\tau = 0$ means greedy (the argmax, `rng` unused).
         top_k: keep the $k$ most probable tokens ($1 \le k \le n_V$), or `None`.
