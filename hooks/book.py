@@ -342,6 +342,11 @@ def on_post_build(config: Any) -> None:
         data = json.loads(index.read_text(encoding="utf-8"))
         for doc in data.get("docs", []):
             dollars = doc.get("location", "").startswith("notebooks/")
+            if dollars and "#" not in doc["location"]:
+                # nbconvert's markup does not nest as Material's search parser expects, so the
+                # text of the code cells lands in a notebook's untitled first entry despite
+                # data-search-exclude; its Markdown cells are the entries after it
+                doc["text"] = ""
             doc["title"] = _plain_math(doc.get("title", ""), dollars=dollars)
             doc["text"] = _plain_math(doc.get("text", ""), dollars=dollars)
         index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")

@@ -67,17 +67,21 @@ class Build:
         self.args += ["-d", str(dest)]
         self._out = tempfile.TemporaryFile("w+", encoding="utf-8")
         self._err = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._result: subprocess.CompletedProcess[str] | None = None
         self._proc = subprocess.Popen(
             self.args, cwd=config.parent, env=env, stdout=self._out, stderr=self._err, text=True
         )
 
     def wait(self, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        code = self._proc.wait(timeout=timeout)
-        logs = []
-        for f in (self._out, self._err):
-            f.seek(0)
-            logs.append(f.read())
-        return subprocess.CompletedProcess(self.args, code, *logs)
+        if self._result is None:
+            code = self._proc.wait(timeout=timeout)
+            logs = []
+            for f in (self._out, self._err):
+                f.seek(0)
+                logs.append(f.read())
+                f.close()
+            self._result = subprocess.CompletedProcess(self.args, code, *logs)
+        return self._result
 
 
 def build_site(

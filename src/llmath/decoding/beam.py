@@ -172,8 +172,10 @@ def beam_search(
         candidates = []
         for logp, seq in alive:
             lp = _log_probs(next_log_probs, start + seq, nV)  # (nV,)
-            candidates += [(logp + lp[v], [*seq, v]) for v in range(nV) if lp[v] > -np.inf]
-        candidates.sort(key=lambda c: (-c[0], c[1]))  # best first; ties: smaller sequence
+            ok = [v for v in range(nV) if lp[v] > -np.inf]
+            candidates += [(logp + lp[v], [*seq, v]) for v in ok]
+        # best first; ties: the smaller sequence
+        candidates.sort(key=lambda c: (-c[0], c[1]))
         alive = []
         for logp, seq in candidates[:k]:
             (finished if seq[-1] == eos else alive).append((logp, seq))

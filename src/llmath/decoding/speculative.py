@@ -280,9 +280,10 @@ def speculative_decode(
         q = _dist(draft, ids + drafts, "draft", None)  # (nV,)
         qs.append(q)
         drafts.append(int(gen.choice(len(q), p=q)))
-    if ids and max(ids) >= len(qs[0]):
-        raise ValueError(f"prefix must lie in [0, nV) = [0, {len(qs[0])}); got max {max(ids)}")
-    ps = [_dist(target, ids + drafts[:i], "target", len(qs[0])) for i in range(g + 1)]
+    nV = len(qs[0])
+    if ids and max(ids) >= nV:
+        raise ValueError(f"prefix must lie in [0, nV) = [0, {nV}); got max {max(ids)}")
+    ps = [_dist(target, ids + drafts[:i], "target", nV) for i in range(g + 1)]
     for i in range(g):  # one target pass scores every draft prefix
         token, accepted = speculative_step(ps[i], qs[i], rng=gen, draft=drafts[i])
         if not accepted:

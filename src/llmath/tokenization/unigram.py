@@ -38,8 +38,13 @@ def _check_log_probs(log_probs: object) -> Mapping[str, float]:
 
 
 # --8<-- [start:viterbi]
-def _viterbi(text: str, log_probs: Mapping[str, float], max_len: int) -> list[tuple[float, int]]:
-    """best[j] = (score of the best segmentation of text[:j], start of its last token)."""
+def _viterbi(
+    text: str,
+    log_probs: Mapping[str, float],
+    max_len: int,
+) -> list[tuple[float, int]]:
+    """best[j] = (score of the best segmentation of text[:j], start of its last
+    token)."""
     best = [(0.0, -1)] + [(-math.inf, -1)] * len(text)
     for j in range(1, len(text) + 1):
         for i in range(max(0, j - max_len), j):  # last token text[i:j]

@@ -61,7 +61,8 @@ def _is_cjk(ch: str) -> bool:
 
 # --8<-- [start:normalize]
 def _normalize(text: str, *, lowercase: bool) -> str:
-    """BertNormalizer: clean, space out CJK, then (if lowercase) strip accents and lower-case."""
+    """BertNormalizer: clean, space out CJK, then (if lowercase) strip accents and
+    lower-case."""
     out = []
     for ch in text:
         if ch in "\x00\ufffd" or _is_control(ch):
@@ -74,7 +75,8 @@ def _normalize(text: str, *, lowercase: bool) -> str:
             out.append(ch)
     s = "".join(out)
     if lowercase:  # NFD splits "é" into "e" + U+0301; marks (category Mn) are dropped
-        s = "".join(c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn")
+        nfd = unicodedata.normalize("NFD", s)
+        s = "".join(c for c in nfd if unicodedata.category(c) != "Mn")
         s = "".join(c.lower() for c in s)  # per character: no final-sigma rule
     return s
     # --8<-- [end:normalize]
@@ -147,7 +149,12 @@ def _check_ids(ids: list[object], vocab: Mapping[str, int]) -> list[int]:
 
 
 # --8<-- [start:wordpiece]
-def _wordpiece(word: str, vocab: Mapping[str, int], unk: int, max_chars: int) -> list[int]:
+def _wordpiece(
+    word: str,
+    vocab: Mapping[str, int],
+    unk: int,
+    max_chars: int,
+) -> list[int]:
     """Greedy longest-match-first; a word with an unmatched part becomes one [UNK]."""
     if len(word) > max_chars:
         return [unk]
