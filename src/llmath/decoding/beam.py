@@ -23,6 +23,7 @@ from llmath._checks import (
     check_real,
     guard,
 )
+from llmath.decoding._calls import call_model
 
 __all__ = ["BeamResult", "beam_search", "length_penalty"]
 
@@ -76,14 +77,7 @@ def _log_probs(
     fn: Callable[[Sequence[int]], ArrayLike], ids: list[int], nV: int | None
 ) -> NDArray[np.float64]:
     """Call the model and check that it returned log-probabilities of shape (nV,)."""
-    try:
-        with np.errstate(all="warn", under="ignore"):  # numpy's defaults for the caller's code
-            raw = fn(list(ids))
-    except (IndexError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"next_log_probs failed on the ids {ids} (the prefix, then the generated tokens): "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
+    raw = call_model(fn, ids, "next_log_probs")
     lp = as_float_array(raw, name="next_log_probs", expected="(nV,)", ndim=1, finite=False)
     if np.isposinf(lp).any():
         raise ValueError("next_log_probs returned +inf; log-probabilities are <= 0")

@@ -22,6 +22,7 @@ from llmath._checks import (
     check_rng,
     guard,
 )
+from llmath.decoding._calls import call_model
 from llmath.probability.information import check_distribution
 
 __all__ = [
@@ -209,14 +210,7 @@ def expected_tokens_per_step(alpha: float, gamma: int) -> float:
 def _dist(
     fn: Callable[[Sequence[int]], ArrayLike], ids: list[int], name: str, nV: int | None
 ) -> NDArray[np.float64]:
-    try:
-        with np.errstate(all="warn", under="ignore"):  # numpy's defaults for the caller's code
-            raw = fn(list(ids))
-    except (IndexError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} failed on the ids {ids} (the prefix, then the generated tokens): "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
+    raw = call_model(fn, ids, name)
     d = check_distribution(as_float_array(raw, name=name, expected="(nV,)", ndim=1), name=name)
     if nV is not None and d.shape[0] != nV:
         raise ValueError(f"{name} returned {d.shape[0]} probabilities; the other model {nV}")
