@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+__all__ = ["call_model"]
+
 
 def call_model(fn: Callable[[Sequence[int]], ArrayLike], ids: list[int], name: str) -> ArrayLike:
     """Return `fn(ids)` on a copy of `ids`; a failure inside it becomes a ValueError naming `name`.
