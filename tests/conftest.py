@@ -57,10 +57,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _builds_in_background(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Start the session's site builds at the first test, so they overlap the unit tests."""
+    """Start the session's site builds at the first test, so they overlap the unit tests; and the
+    browser's visits of every page, to start when the first build is done."""
     items = request.session.items
     if any(_needs(item, "site") for item in items):
         from tests.book.conftest import start_session_builds
 
         again = any(item.name.startswith("test_two_cold_builds") for item in items)
-        start_session_builds(tmp_path_factory, again=again)
+        sweep = None
+        if any(_needs(item, "sweeps") for item in items):
+            from tests.book.test_browser import sweep_book as sweep
+        start_session_builds(tmp_path_factory, again=again, sweep=sweep)

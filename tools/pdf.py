@@ -15,6 +15,8 @@ rendered into HTML (its fonts are the site's own), the code. Then it
    inside the PDF; links to anything else point at the published site;
 4. serves the site and that view from a loopback-only HTTP server (fonts load as they do on the
    site) and prints it with Chromium's print-to-PDF, with a tagged PDF and its outline.
+5. checks the PDF it printed (`check_pdf`): every part and page is a bookmark in nav order,
+   the contents link inside the PDF, no TeX source is left as text. `make pdf` fails otherwise.
 
 Nothing is written into the site folder except the PDF itself (the print view is served from
 memory), and nothing is fetched from the network.
@@ -45,7 +47,7 @@ if str(ROOT / "tools") not in sys.path:  # also when loaded by path, as the test
     sys.path.insert(0, str(ROOT / "tools"))
 from chromium import FLAGS, find_chromium  # noqa: E402
 
-__all__ = ["FLAGS", "build_pdf", "find_chromium"]
+__all__ = ["FLAGS", "build_pdf", "check_pdf", "find_chromium"]
 PRINT_PATH = "/__print__.html"  # where the print view is served (never written to disk)
 
 
@@ -344,13 +346,15 @@ def build_pdf(
     config: Path = ROOT / "mkdocs.yml",
     chromium: str | None = None,
     browser: Any = None,
+    nav: list[Entry] | None = None,
 ) -> Book:
     """Print the built `site` to `out`; return the book (its nav now carries every page title).
 
     `browser` is a running Playwright Chromium to print with (the tests share one); without it
-    one is launched from `chromium` or `find_chromium()`.
+    one is launched from `chromium` or `find_chromium()`. `nav` prints only those entries (the
+    tests print a sample of the book); by default, the whole nav of `config`.
     """
-    book = Book(site, read_nav(config))
+    book = Book(site, read_nav(config) if nav is None else nav)
     view = book.render()
     if browser is not None:
         _print(browser, site, view, out)
@@ -404,6 +408,83 @@ def _print(browser: Any, site: Path, view: str, out: Path) -> None:
         raise RuntimeError(f"the print view could not load: {failed[:10]}")
 
 
+# ------------------------------------------------------------------------------------ the check
+
+
+def _flat_outline(outline: list[Any], depth: int = 0) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for item in outline:
+        if isinstance(item, list):
+            out += _flat_outline(item, depth + 1)
+        else:
+            out.append((depth, str(item.title)))
+    return out
+
+
+def _squash(text: str) -> str:
+    # Chromium's outline drops the space where a heading wraps ("a transformer" -> "atransformer")
+    return re.sub(r"\s+", "", text).lower()
+
+
+@functools.lru_cache(maxsize=4)
+def _read_pdf(out: Path, mtime: int) -> tuple[list[tuple[int, str]], int, str]:
+    """The PDF's bookmarks (depth, title), its links inside the PDF on the contents pages (the
+    first four), and its text; read once per file version (`mtime`)."""
+    import pypdf  # the test extra: `make pdf` installs it
+
+    reader = pypdf.PdfReader(out)
+    internal = 0
+    for page in reader.pages[:4]:
+        for annot in page.get("/Annots") or []:
+            link = annot.get_object()
+            action = link.get("/A")
+            if link.get("/Subtype") == "/Link" and (
+                "/Dest" in link or (action and action.get("/S") == "/GoTo")
+            ):
+                internal += 1
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return _flat_outline(reader.outline), internal, text
+
+
+def check_pdf(out: Path, book: Book) -> list[str]:
+    """What is wrong with the printed `book` in `out` (nothing, if the list is empty).
+
+    Every part and page of the book's nav is a bookmark, in nav order, parts at the top level;
+    the contents link inside the PDF to every page; no TeX source is left as text; the edition is
+    named; figures and tables carry their numbers.
+    """
+    outline, internal, text = _read_pdf(out, out.stat().st_mtime_ns)
+    titles = [_squash(t) for _, t in outline]
+    problems = []
+    position = 0
+    for entry in walk(book.nav):
+        title = _squash(entry.title or "")
+        found = [i for i, t in enumerate(titles) if title and title in t and i >= position]
+        if not found:
+            problems.append(f"{entry.title!r} is not a bookmark after position {position}")
+            continue
+        position = found[0]
+    top = {_squash(t) for d, t in outline if d == 0}
+    problems += [
+        f"the part {e.title!r} is not a top-level bookmark"
+        for e in book.nav
+        if e.url is None and _squash(e.title or "") not in top
+    ]
+    pages = [e for e in walk(book.nav) if e.url is not None]
+    if internal < len(pages) - 4:
+        problems.append(
+            f"only {internal} links inside the PDF in the contents, for {len(pages)} pages"
+        )
+    for raw in (r"\frac", "$$", r"\("):
+        if raw in text:
+            at = text.find(raw)
+            problems.append(f"TeX source {raw!r} left as text: {text[max(0, at - 80) :][:160]!r}")
+    if f"llmath {book.version}" not in text:
+        problems.append(f"the edition 'llmath {book.version}' is not named")
+    problems += [f"no {n!r} in the text" for n in ("Figure 1", "Table 1") if n not in text]
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -414,6 +495,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or args.site / "llmath.pdf"
     book = build_pdf(args.site, out, config=args.config)
+    problems = check_pdf(out, book)
+    if problems:
+        print(f"{out}: the PDF edition is wrong:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
     pages = sum(1 for e in walk(book.nav) if e.url is not None)
     size = out.stat().st_size / 1e6
     print(f"{out}: llmath {book.version}, the {pages} pages of the nav in one PDF, {size:.1f} MB")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,10 @@ __all__ = [
     "BuiltSite",
     "build_site",
     "chromium_executable",
+    "find_chromium",
+    "serve",
     "session_build",
+    "session_sweep",
     "start_session_builds",
 ]
 
@@ -68,20 +72,22 @@ class Build:
         self._out = tempfile.TemporaryFile("w+", encoding="utf-8")
         self._err = tempfile.TemporaryFile("w+", encoding="utf-8")
         self._result: subprocess.CompletedProcess[str] | None = None
+        self._lock = threading.Lock()  # a background sweep may wait for the build too
         self._proc = subprocess.Popen(
             self.args, cwd=config.parent, env=env, stdout=self._out, stderr=self._err, text=True
         )
 
     def wait(self, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        if self._result is None:
-            code = self._proc.wait(timeout=timeout)
-            logs = []
-            for f in (self._out, self._err):
-                f.seek(0)
-                logs.append(f.read())
-                f.close()
-            self._result = subprocess.CompletedProcess(self.args, code, *logs)
-        return self._result
+        with self._lock:
+            if self._result is None:
+                code = self._proc.wait(timeout=timeout)
+                logs = []
+                for f in (self._out, self._err):
+                    f.seek(0)
+                    logs.append(f.read())
+                    f.close()
+                self._result = subprocess.CompletedProcess(self.args, code, *logs)
+            return self._result
 
 
 def build_site(
@@ -96,8 +102,48 @@ def build_site(
 _BUILDS: dict[str, tuple[Path, Build]] = {}
 
 
-def start_session_builds(factory: pytest.TempPathFactory, *, again: bool) -> None:
-    """Start the session's cold build (and, if `again`, a second cold build with no cache)."""
+class Sweep:
+    """`work(site)` in a thread of its own, started when the cold build has finished.
+
+    The browser tests visit every page three times (about three minutes of Chromium); this way
+    the visits overlap the unit tests instead of following them.
+    """
+
+    def __init__(self, build: Build, dest: Path, work: Callable[[BuiltSite], Any]) -> None:
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                result = build.wait()
+                if result.returncode == 0:
+                    self._result = work(BuiltSite(dest, result.stdout + result.stderr))
+            except BaseException as exc:  # handed to the test that asks for the result
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="browser-sweep", daemon=True)
+        self._thread.start()
+
+    def result(self, timeout: float = 1200) -> Any:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"the browser sweep did not finish in {timeout} s")
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+_SWEEPS: dict[str, Sweep] = {}
+
+
+def start_session_builds(
+    factory: pytest.TempPathFactory,
+    *,
+    again: bool,
+    sweep: Callable[[BuiltSite], Any] | None = None,
+) -> None:
+    """Start the session's cold build (and, if `again`, a second cold build with no cache); with
+    `sweep`, run `sweep(site)` in a thread once the cold build is done (see `session_sweep`)."""
     if "cold" not in _BUILDS:
         dest = factory.mktemp("site")
         # cold (the cache folder is new); it fills that cache for the warm build of test_reproducible
@@ -108,6 +154,9 @@ def start_session_builds(factory: pytest.TempPathFactory, *, again: bool) -> Non
     if again and "again" not in _BUILDS:
         dest = factory.mktemp("cold-again")
         _BUILDS["again"] = dest, Build(dest, ROOT / "mkdocs.yml", None)
+    if sweep is not None and "sweep" not in _SWEEPS and find_chromium():
+        dest, build = _BUILDS["cold"]
+        _SWEEPS["sweep"] = Sweep(build, dest, sweep)
 
 
 def session_build(
@@ -127,6 +176,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     return BuiltSite(dest, log)
 
 
+def session_sweep(site: BuiltSite, sweep: Callable[[BuiltSite], Any]) -> Any:
+    """What `sweep(site)` returned: in the background thread if one was started, or now."""
+    if "sweep" in _SWEEPS:
+        return _SWEEPS["sweep"].result()
+    return sweep(site)
+
+
 def chromium_executable() -> str:
     """The Chromium the browser tests drive; required in CI, a skip elsewhere."""
     executable = find_chromium()
@@ -142,15 +198,24 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def origin(site: BuiltSite) -> Iterator[str]:
-    """The built site on a loopback static server (at the root, as `make serve` serves it)."""
-    handler = functools.partial(_Quiet, directory=str(site.path))
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """`folder` on a loopback static server (at the root, as `make serve` serves the site)."""
+    handler = functools.partial(_Quiet, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def origin(site: BuiltSite) -> Iterator[str]:
+    """The built site on a loopback static server."""
+    with serve(site.path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,19 +8,26 @@ serious or critical axe-core (WCAG 2 A/AA) violation.
 
 One browser and one page visit every page on a phone and on a desktop, and the pages with figures
 (plus six others, for contrast) in dark mode; each visit records what it measured, and the tests
-below assert on those records.
+below assert on those records. The visits run in a thread of their own, started as soon as the
+session's cold build is done, so that they overlap the unit tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.book.conftest import BuiltSite
+from tests.book.conftest import (
+    FLAGS,
+    BuiltSite,
+    chromium_executable,
+    find_chromium,
+    serve,
+    session_sweep,
+)
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
@@ -61,18 +68,6 @@ class Tab:
     page: Any
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def tab(browser: Any) -> Iterator[Tab]:
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    tab = Tab(page)
-    page.on("request", lambda r: tab.requests.append(r.url))
-    page.on("pageerror", lambda e: tab.errors.append(str(e)))
-    page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
-    yield tab
-    context.close()
 
 
 def _urls(site: BuiltSite) -> list[str]:
@@ -207,18 +202,7 @@ def _sweep(
     return run
 
 
-@pytest.fixture(scope="module")
-def phone(site: BuiltSite, origin: str, tab: Tab) -> Run:
-    return _sweep(site, origin, tab, PHONE, AXE_PHONE, PHONE_JS, None)
-
-
-@pytest.fixture(scope="module")
-def desktop(site: BuiltSite, origin: str, tab: Tab, phone: Run) -> Run:
-    return _sweep(site, origin, tab, DESKTOP, AXE_OPTIONS, DESKTOP_JS, CODE_COLUMNS)
-
-
-@pytest.fixture(scope="module")
-def dark(site: BuiltSite, origin: str, tab: Tab, desktop: Run) -> Run:
+def _dark(site: BuiltSite, origin: str, tab: Tab) -> Run:
     run, axe = Run(), _axe_script()
     tab.page.set_viewport_size(DESKTOP)
     tab.page.emulate_media(color_scheme="dark")
@@ -234,7 +218,65 @@ def dark(site: BuiltSite, origin: str, tab: Tab, desktop: Run) -> Run:
     return run
 
 
-def test_every_page_renders_offline(phone: Run, origin: str, tab: Tab) -> None:
+@dataclass
+class Sweeps:
+    """The three visits of every page, and everything the page requested or logged meanwhile."""
+
+    origin: str
+    requests: list[str]
+    errors: list[str]
+    phone: Run
+    desktop: Run
+    dark: Run
+
+
+def sweep_book(site: BuiltSite) -> Sweeps:
+    """Visit every page on a phone, on a desktop, and (pages with figures) in dark mode.
+
+    It starts its own server and browser, so that it can run in a thread of its own while the
+    unit tests run (tests/book/conftest.py starts it when the cold build is done).
+    """
+    from playwright.sync_api import sync_playwright
+
+    with serve(site.path) as origin, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=FLAGS, headless=True)
+        try:
+            page = browser.new_context(viewport=PHONE).new_page()
+            tab = Tab(page)
+            page.on("request", lambda r: tab.requests.append(r.url))
+            page.on("pageerror", lambda e: tab.errors.append(str(e)))
+            page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+            phone = _sweep(site, origin, tab, PHONE, AXE_PHONE, PHONE_JS, None)
+            desktop = _sweep(site, origin, tab, DESKTOP, AXE_OPTIONS, DESKTOP_JS, CODE_COLUMNS)
+            dark = _dark(site, origin, tab)
+        finally:
+            browser.close()
+    return Sweeps(origin, tab.requests, tab.errors, phone, desktop, dark)
+
+
+@pytest.fixture(scope="module")
+def sweeps(site: BuiltSite) -> Sweeps:
+    chromium_executable()  # a skip without Chromium, a failure in CI
+    result: Sweeps = session_sweep(site, sweep_book)
+    return result
+
+
+@pytest.fixture(scope="module")
+def phone(sweeps: Sweeps) -> Run:
+    return sweeps.phone
+
+
+@pytest.fixture(scope="module")
+def desktop(sweeps: Sweeps) -> Run:
+    return sweeps.desktop
+
+
+@pytest.fixture(scope="module")
+def dark(sweeps: Sweeps) -> Run:
+    return sweeps.dark
+
+
+def test_every_page_renders_offline(phone: Run, sweeps: Sweeps) -> None:
     total_math = 0
     for url, m in phone.pages.items():
         assert m["rendered"] == m["all"], (
@@ -248,9 +290,9 @@ def test_every_page_renders_offline(phone: Run, origin: str, tab: Tab) -> None:
         )
         total_math += m["all"]
     assert total_math > 100
-    remote = [u for u in tab.requests if not u.startswith((origin, "data:", "blob:"))]
+    remote = [u for u in sweeps.requests if not u.startswith((sweeps.origin, "data:", "blob:"))]
     assert not remote, f"requests left the site: {remote[:5]}"
-    assert not tab.errors, f"JavaScript errors: {tab.errors[:5]}"
+    assert not sweeps.errors, f"JavaScript errors: {sweeps.errors[:5]}"
 
 
 def test_wide_equations_scroll_with_a_visible_cue(phone: Run) -> None:
