@@ -49,8 +49,10 @@ def _needs(item: pytest.Item, fixture: str) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the tests that need the built site last (stable order otherwise)."""
-    items.sort(key=lambda item: _needs(item, "site"))
+    """Run the tests that need the built site last, and of those, the ones that need the browser's
+    visits of every page (which run in the background from the end of the build) at the very end;
+    the order is stable otherwise."""
+    items.sort(key=lambda item: (_needs(item, "site"), _needs(item, "sweeps")))
 
 
 @pytest.fixture(scope="session", autouse=True)
