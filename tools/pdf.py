@@ -479,7 +479,9 @@ def check_pdf(out: Path, book: Book) -> list[str]:
         if raw in text:
             at = text.find(raw)
             problems.append(f"TeX source {raw!r} left as text: {text[max(0, at - 80) :][:160]!r}")
-    if f"llmath {book.version}" not in text:
+    if not book.version:
+        problems.append("the home page names no edition (data-llmath-version)")
+    elif f"llmath {book.version}" not in text:
         problems.append(f"the edition 'llmath {book.version}' is not named")
     problems += [f"no {n!r} in the text" for n in ("Figure 1", "Table 1") if n not in text]
     return problems

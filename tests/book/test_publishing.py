@@ -264,6 +264,7 @@ def test_pdf_edition_has_every_part_and_chapter_and_no_raw_tex(sample_pdf: Any) 
 
     out, book = sample_pdf
     assert pdf_tool.check_pdf(out, book) == []
+    assert book.version == llmath.__version__
     parts = [e.title for e in book.nav if e.url is None]
     assert sum(str(t).startswith("Part ") for t in parts) == 8, parts
     pages = [e for e in pdf_tool.walk(book.nav) if e.url is not None]
