@@ -169,6 +169,31 @@ def test_pattern_splits_as_gpt2() -> None:
 # ---- training -----------------------------------------------------------------------------
 
 
+def _pair_counts(words: Counter[tuple[Any, ...]]) -> Counter[tuple[Any, Any]]:
+    """How often each adjacent pair occurs, over words counted with their frequencies."""
+    stats: Counter[tuple[Any, Any]] = Counter()
+    for w, f in words.items():
+        for p in itertools.pairwise(w):
+            stats[p] += f
+    return stats
+
+
+def _merge(words: Counter[tuple[Any, ...]], pair: tuple[Any, Any], new: Any) -> Counter[Any]:
+    """Every word with each non-overlapping occurrence of `pair`, left to right, made `new`."""
+    merged: Counter[tuple[Any, ...]] = Counter()
+    for w, f in words.items():
+        out, i = [], 0
+        while i < len(w):
+            if w[i : i + 2] == pair:
+                out.append(new)
+                i += 2
+            else:
+                out.append(w[i])
+                i += 1
+        merged[tuple(out)] += f
+    return merged
+
+
 def brute_force_train(text: str, n: int) -> list[tuple[bytes, bytes]]:
     """Naive byte-level BPE: recount all pairs every merge; ties to the smallest id pair."""
     import regex
@@ -177,25 +202,12 @@ def brute_force_train(text: str, n: int) -> list[tuple[bytes, bytes]]:
     vocab = {b: bytes([b]) for b in range(256)}
     merges = []
     for m in range(n):
-        stats: Counter[tuple[int, int]] = Counter()
-        for w, f in words.items():
-            for p in itertools.pairwise(w):
-                stats[p] += f
+        stats = _pair_counts(words)
         if not stats:
             break
         best = min(stats, key=lambda p: (-stats[p], p))
-        new, merged = 256 + m, Counter()
-        for w, f in words.items():
-            out, i = [], 0
-            while i < len(w):
-                if w[i : i + 2] == best:
-                    out.append(new)
-                    i += 2
-                else:
-                    out.append(w[i])
-                    i += 1
-            merged[tuple(out)] += f
-        words = merged
+        new = 256 + m
+        words = _merge(words, best, new)
         vocab[new] = vocab[best[0]] + vocab[best[1]]
         merges.append((vocab[best[0]], vocab[best[1]]))
     return merges
@@ -250,23 +262,9 @@ def test_hugging_face_byte_level_trainer_picks_a_most_frequent_pair_every_time()
             tuple(bytes([x]) for x in w.encode()) for w in regex.findall(GPT2_PATTERN, text)
         )
         for pair in merges:
-            stats: Counter[tuple[bytes, bytes]] = Counter()
-            for w, f in words.items():
-                for p in itertools.pairwise(w):
-                    stats[p] += f
+            stats = _pair_counts(words)
             assert stats[pair] == max(stats.values())
-            merged: Counter[tuple[bytes, ...]] = Counter()
-            for w, f in words.items():
-                out, i = [], 0
-                while i < len(w):
-                    if w[i : i + 2] == pair:
-                        out.append(pair[0] + pair[1])
-                        i += 2
-                    else:
-                        out.append(w[i])
-                        i += 1
-                merged[tuple(out)] += f
-            words = merged
+            words = _merge(words, pair, pair[0] + pair[1])
 
 
 def test_train_on_real_text_compresses_and_round_trips() -> None:
