@@ -17,13 +17,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from llmath._checks import (
     as_float_array,
-    as_int_array,
     check_choice,
     check_positive_int,
     check_real,
     guard,
 )
-from llmath.decoding._calls import call_model
+from llmath.decoding._calls import call_model, check_model, check_prefix_in_range, prefix_ids
 
 __all__ = ["BeamResult", "beam_search", "length_penalty"]
 
@@ -146,19 +145,18 @@ def beam_search(
     References:
         Wu et al. (2016), Sect. 7, Eq. 14 (the length penalty).
     """
-    if not callable(next_log_probs):
-        raise ValueError(f"next_log_probs must be a function; got {type(next_log_probs).__name__}")
+    check_model(next_log_probs, "next_log_probs")
     k = check_positive_int(beam_width, name="beam_width")
     steps = check_positive_int(max_new_tokens, name="max_new_tokens")
-    start = as_int_array(prefix, name="prefix", expected="(T,)", allow_empty=True).ravel().tolist()
-    if np.ndim(prefix) > 1:
-        raise ValueError(f"prefix must be one sequence of ids, shape (T,); got {np.shape(prefix)}")
+    start = prefix_ids(prefix)
     a = check_real(alpha, name="alpha", at_least=0.0)
     check_choice(penalty, name="penalty", choices=("wu", "power"))
     if eos is not None:
         eos = check_positive_int(eos, name="eos", at_least=0)
     nV = _log_probs(next_log_probs, start, None).shape[0]
-    _check_ids_in_range(start, eos, nV)
+    check_prefix_in_range(start, nV)
+    if eos is not None and eos >= nV:
+        raise ValueError(f"eos must lie in [0, nV) = [0, {nV}); got {eos}")
     # --8<-- [start:loop]
     alive: list[tuple[float, list[int]]] = [(0.0, [])]  # (log p, generated ids)
     finished: list[tuple[float, list[int]]] = []
@@ -187,10 +185,3 @@ def beam_search(
         np.array([score(c) for c in best]),
         np.array([lp for lp, _ in best]),
     )
-
-
-def _check_ids_in_range(start: list[int], eos: int | None, nV: int) -> None:
-    if start and max(start) >= nV:
-        raise ValueError(f"prefix must lie in [0, nV) = [0, {nV}); got max {max(start)}")
-    if eos is not None and eos >= nV:
-        raise ValueError(f"eos must lie in [0, nV) = [0, {nV}); got {eos}")

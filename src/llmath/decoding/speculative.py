@@ -22,7 +22,7 @@ from llmath._checks import (
     check_rng,
     guard,
 )
-from llmath.decoding._calls import call_model
+from llmath.decoding._calls import call_model, check_model, check_prefix_in_range, prefix_ids
 from llmath.probability.information import check_distribution
 
 __all__ = [
@@ -259,14 +259,11 @@ def speculative_decode(
     References:
         Leviathan et al. (2023), Algorithm 1; Chen et al. (2023), Algorithm 2.
     """
-    for fn, name in ((target, "target"), (draft, "draft")):
-        if not callable(fn):
-            raise ValueError(f"{name} must be a function; got {type(fn).__name__}")
+    check_model(target, "target")
+    check_model(draft, "draft")
     g = check_positive_int(gamma, name="gamma")
     gen = check_rng(rng)
-    ids = as_int_array(prefix, name="prefix", expected="(T,)", allow_empty=True).ravel().tolist()
-    if np.ndim(prefix) > 1:
-        raise ValueError(f"prefix must be one sequence of ids, shape (T,); got {np.shape(prefix)}")
+    ids = prefix_ids(prefix)
     # --8<-- [start:decode]
     drafts: list[int] = []
     qs: list[NDArray[np.float64]] = []
@@ -275,8 +272,7 @@ def speculative_decode(
         qs.append(q)
         drafts.append(int(gen.choice(len(q), p=q)))
     nV = len(qs[0])
-    if ids and max(ids) >= nV:
-        raise ValueError(f"prefix must lie in [0, nV) = [0, {nV}); got max {max(ids)}")
+    check_prefix_in_range(ids, nV)
     ps = [_dist(target, ids + drafts[:i], "target", nV) for i in range(g + 1)]
     for i in range(g):  # one target pass scores every draft prefix
         token, accepted = speculative_step(ps[i], qs[i], rng=gen, draft=drafts[i])
