@@ -106,6 +106,27 @@ def beam_results() -> dict[int, tuple[list[int], float]]:
     return out
 
 
+def prefix_continuations(prefix: Sequence[int]) -> dict[str, tuple[list[int], float]]:
+    """Continuing `prefix`: the best continuation by exhaustive search (every continuation of
+    at most MAX_NEW tokens ending in </s>), and what beams of width 1 and 3 return.
+    Each entry: (the continuation, its log-probability given the prefix)."""
+    m = garden_model()
+    f = as_log_probs(m)
+    eos = m.vocab.index("</s>")
+    start = list(prefix)
+    exact = []
+    for n in range(1, MAX_NEW + 1):
+        for body in itertools.product([v for v in range(len(m.vocab)) if v != eos], repeat=n - 1):
+            seq = [*body, eos]
+            exact.append((float(sum(f(start + seq[:i])[seq[i]] for i in range(n))), seq))
+    lp, seq = max(exact, key=lambda t: t[0])
+    out = {"exact": (seq, lp)}
+    for k in (1, 3):
+        r = beam_search(f, start, beam_width=k, max_new_tokens=MAX_NEW, eos=eos)
+        out[f"beam k = {k}"] = (r.sequences[0], float(r.log_probs[0]))
+    return out
+
+
 def beam_table() -> Array:
     """Rows: width 1, 2, 3 and the exact search. Columns: log P of the answer, P."""
     b = beam_results()
