@@ -67,18 +67,20 @@ def words(model: NGramModel, ids: Sequence[int]) -> str:
 
 
 @functools.cache
-def enumerate_all() -> list[tuple[float, tuple[int, ...]]]:
-    """Every sequence of at most MAX_NEW tokens ending in </s>, with its log-probability,
-    best first; and a bound showing that no longer sequence can do better."""
+def enumerate_all(prefix: Sequence[int] = ()) -> list[tuple[float, tuple[int, ...]]]:
+    """Every continuation of `prefix` of at most MAX_NEW tokens ending in </s>, with its
+    log-probability given the prefix, best first (`longer_bound` shows that no longer
+    sequence can do better from the empty prefix)."""
     m = garden_model()
     f = as_log_probs(m)
     eos = m.vocab.index("</s>")
     nV = len(m.vocab)
+    start = list(prefix)
     out = []
     for n in range(1, MAX_NEW + 1):
         for body in itertools.product([v for v in range(nV) if v != eos], repeat=n - 1):
             seq = (*body, eos)
-            lp = sum(f(list(seq[:i]))[seq[i]] for i in range(n))
+            lp = sum(f(start + list(seq[:i]))[seq[i]] for i in range(n))
             out.append((float(lp), seq))
     return sorted(out, key=lambda t: -t[0])
 
@@ -107,22 +109,17 @@ def beam_results() -> dict[int, tuple[list[int], float]]:
 
 
 def prefix_continuations(prefix: Sequence[int]) -> dict[str, tuple[list[int], float]]:
-    """Continuing `prefix`: the best continuation by exhaustive search (every continuation of
-    at most MAX_NEW tokens ending in </s>), and what beams of width 1 and 3 return.
-    Each entry: (the continuation, its log-probability given the prefix)."""
+    """Continuing `prefix`: the best continuation by exhaustive search (`enumerate_all`), and
+    what beams of width 1 and 3 return. Each entry: (the continuation, its log-probability
+    given the prefix)."""
     m = garden_model()
-    f = as_log_probs(m)
     eos = m.vocab.index("</s>")
-    start = list(prefix)
-    exact = []
-    for n in range(1, MAX_NEW + 1):
-        for body in itertools.product([v for v in range(len(m.vocab)) if v != eos], repeat=n - 1):
-            seq = [*body, eos]
-            exact.append((float(sum(f(start + seq[:i])[seq[i]] for i in range(n))), seq))
-    lp, seq = max(exact, key=lambda t: t[0])
-    out = {"exact": (seq, lp)}
+    lp, seq = enumerate_all(tuple(prefix))[0]  # cached: the key must be hashable
+    out = {"exact": (list(seq), lp)}
     for k in (1, 3):
-        r = beam_search(f, start, beam_width=k, max_new_tokens=MAX_NEW, eos=eos)
+        r = beam_search(
+            as_log_probs(m), list(prefix), beam_width=k, max_new_tokens=MAX_NEW, eos=eos
+        )
         out[f"beam k = {k}"] = (r.sequences[0], float(r.log_probs[0]))
     return out
 
